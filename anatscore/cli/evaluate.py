@@ -1,0 +1,14 @@
+"""`anatscore evaluate`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("evaluate", help="(not yet implemented)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise SystemExit("anatscore evaluate: not implemented yet")
