@@ -46,7 +46,18 @@ LAYOUT_CHECKS: tuple[CheckSpec, ...] = ()
 MODEL_CHECKS: tuple[CheckSpec, ...] = ()
 
 # --- aggregates that read other checks' results (stage 2) ----------------------------------------
-AGGREGATE_CHECKS: tuple[CheckSpec, ...] = ()
+AGGREGATE_CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(
+        name="anatomy.plausible",
+        summary="overall anatomy verdict: passes only if every applicable anatomy check passed",
+        target="anatscore.checks.plausible:anatomy_plausible",
+        modalities=_XRAY,
+        needs=(),
+        stage=2,
+        group="anatomy",
+        headline=True,
+    ),
+)
 
 CHECKS: tuple[CheckSpec, ...] = (
     LOAD_CHECKS + INFERENCE_CHECKS + ANATOMY_CHECKS + LAYOUT_CHECKS + MODEL_CHECKS + AGGREGATE_CHECKS

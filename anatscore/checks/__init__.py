@@ -5,6 +5,11 @@ a :class:`~anatscore.types.CheckSpec` in :mod:`anatscore.registry`. It returns e
 whose ``check`` is its registered name. Intermediate results shared between checks (masks,
 segmentations, embeddings) go through ``image.memo(key, fn)`` so they are computed once per image.
 Models go through ``ctx.model(name, factory)`` so they are loaded once per run.
+
+Stages: stage-0 checks (inference) run first. An inference check that predicts a field the
+image's metadata leaves empty puts it in ``extra["infer"]`` (e.g. ``{"region": "knee"}``); the
+runner copies it into ``image.meta`` and records ``meta.inferred[field] = <check name>`` before
+stage-1 checks decide whether they apply. Stage-2 checks (aggregates) read ``ctx.prior``.
 """
 
 from __future__ import annotations
