@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bootstrap import Interval, bootstrap_counts, percentile_interval
+from .store import FeatureSet, FeatureStore
 
 SIGMA = 10.0
 SCALE = 1000.0
@@ -76,3 +77,10 @@ def cmmd_bootstrap(
     counts = bootstrap_counts(n, replicates, seed + 1).astype(np.float64)
     reps = scale * (k_xx + np.einsum("bi,ij,bj->b", counts, k_yy, counts) / (n * n) - 2.0 * (counts @ k_xy) / n)
     return percentile_interval(value, reps)
+
+
+class CMMD(FeatureSet):
+    """Streaming CMMD: ``update(embeddings)`` / ``merge(other)`` / ``compute(reference_embeddings)``."""
+
+    def compute(self, reference: np.ndarray) -> float:
+        return cmmd(reference, self.features())

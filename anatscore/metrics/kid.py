@@ -22,6 +22,7 @@ from typing import Optional
 import numpy as np
 
 from .bootstrap import Interval, bootstrap_counts, percentile_interval
+from .store import FeatureSet, FeatureStore
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, gamma: Optional[float] = None, coef: float = 1.0) -> np.ndarray:
@@ -114,3 +115,17 @@ def kid_bootstrap(
     yy = (np.einsum("bi,ij,bj->b", counts, k_yy, counts) - counts @ np.diag(k_yy)) / (n * (n - 1))
     reps = xx + yy - 2.0 * (counts @ k_xy_cols) / (m * n)
     return percentile_interval(value, reps)
+
+
+class KID(FeatureSet):
+    """Streaming KID: ``update(features)`` / ``merge(other)`` / ``compute(reference_features)``.
+
+    Features live in a :class:`~anatscore.metrics.store.FeatureStore` on disk when one is given.
+    """
+
+    def __init__(self, store: Optional["FeatureStore"] = None, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> None:
+        super().__init__(store)
+        self.subsets, self.subset_size, self.seed = subsets, subset_size, seed
+
+    def compute(self, reference: np.ndarray) -> KIDResult:
+        return kid(reference, self.features(), self.subsets, self.subset_size, seed=self.seed)

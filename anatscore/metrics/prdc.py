@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bootstrap import Interval, bootstrap_counts, percentile_interval
+from .store import FeatureSet, FeatureStore
 from .knn import distance_chunks, kth_neighbour_radii
 
 NAMES = ("precision", "recall", "density", "coverage")
@@ -93,3 +94,14 @@ def prdc_with_intervals(
         return {name: Interval(float(point[i])) for i, name in enumerate(NAMES)}
     reps = _from_weights(rel, bootstrap_counts(len(fake), replicates, seed))
     return {name: percentile_interval(float(point[i]), reps[:, i]) for i, name in enumerate(NAMES)}
+
+
+class PRDC(FeatureSet):
+    """Streaming PRDC: ``update(features)`` / ``merge(other)`` / ``compute(reference_features)``."""
+
+    def __init__(self, store: "FeatureStore | None" = None, k: int = 5) -> None:
+        super().__init__(store)
+        self.k = k
+
+    def compute(self, reference: np.ndarray) -> PRDCResult:
+        return prdc(reference, self.features(), self.k)
