@@ -70,8 +70,8 @@ class FeatureExtractor(ABC):
         name: registry name (``inception``), the ``@extractor`` suffix in ``metrics.json``.
         dim: feature dimension.
         feature_names: one name per column for interpretable extractors (``radiomic``), else None.
-        standardize: metrics divide each feature by the reference's standard deviation first
-            (hand-made features in mixed units); False for network embeddings.
+        standardize: metrics divide each feature by its standard deviation over both compared
+            sets first (hand-made features in mixed units); False for network embeddings.
         weights_sha256: hash of the weight file used ("" for weight-free extractors).
     """
 

@@ -2,8 +2,9 @@
 
 Works everywhere, offline, and each column has a name, so a Fréchet radiomic distance can be
 explained feature by feature (``metrics.json`` lists the most shifted features per stratum).
-Metrics standardise these features by the reference set's standard deviation before any
-distance (``standardize = True``), so no unit dominates.
+Metrics z-score these features by their mean and standard deviation over both compared sets before
+any distance (``standardize = True``; see :func:`anatscore.metrics.realism.standardizer`), so no
+unit dominates.
 
 Every image is first brought to a common grid: grey float [0, 1] resized (antialiased,
 scikit-image ``resize``) to ``size`` x ``size`` (default 256), whatever its native size, so that
@@ -17,8 +18,9 @@ scikit-image, PyWavelets):
 - ``lbp.u<i>``: uniform local binary pattern histogram (P = 8, R = 1; 10 bins) on the uint8 image;
 - ``grad.*``: Sobel gradient magnitude mean, std, 90th percentile; structure-tensor coherence
   (mean over the image, sigma 2 px), which is high for oriented texture such as trabeculae;
-- ``wav.<band><level>``: mean squared Daubechies-2 detail coefficients (H, V, D) at levels 1-3 and
-  the std of the level-3 approximation.
+- ``wav.log_<band><level>``: log10 of the mean squared Daubechies-2 detail coefficients (H, V, D)
+  at levels 1-3 (energies span decades; the log keeps them on the scale of the other features),
+  and the std of the level-3 approximation.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def feature_names() -> tuple[str, ...]:
     names += [f"glcm.{p}.d{d}" for p in _GLCM_PROPS for d in _GLCM_DIST]
     names += [f"lbp.u{i}" for i in range(_LBP_P + 2)]
     names += ["grad.mean", "grad.std", "grad.p90", "grad.coherence"]
-    names += [f"wav.{b}{lvl}" for lvl in range(1, _WAV_LEVELS + 1) for b in "hvd"] + ["wav.approx_std"]
+    names += [f"wav.log_{b}{lvl}" for lvl in range(1, _WAV_LEVELS + 1) for b in "hvd"] + ["wav.approx_std"]
     return tuple(names)
 
 
@@ -89,7 +91,7 @@ def radiomic_features(grey: np.ndarray, size: int = 256) -> np.ndarray:
     # coeffs = [cA_L, (cH_L, cV_L, cD_L), ..., (cH_1, cV_1, cD_1)]
     details = {lvl: coeffs[_WAV_LEVELS - lvl + 1] for lvl in range(1, _WAV_LEVELS + 1)}
     for lvl in range(1, _WAV_LEVELS + 1):
-        out += [float(np.mean(np.square(band))) for band in details[lvl]]
+        out += [float(np.log10(np.mean(np.square(band)) + 1e-12)) for band in details[lvl]]
     out.append(float(np.std(coeffs[0])))
     return np.asarray(out, np.float64)
 

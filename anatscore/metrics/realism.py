@@ -58,10 +58,19 @@ def _small_warning(metric: str, extractor: str, n: int, n_ref: int) -> str:
     return f"n={n} generated / {n_ref} reference < {need}: estimate is noisy at this size"
 
 
-def scale_for(reference: np.ndarray) -> np.ndarray:
-    """Per-feature standard deviation of the reference (1 where it is ~0), for standardisation."""
-    sd = np.asarray(reference, np.float64).std(axis=0, ddof=1) if len(reference) > 1 else np.ones(reference.shape[1])
-    return np.where(sd > 1e-12, sd, 1.0)
+def standardizer(reference: np.ndarray, generated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature ``(shift, scale)``: mean and standard deviation (ddof 1) of both sets pooled.
+
+    Used for hand-made features (``radiomic``) in mixed units: features become
+    ``(x - shift) / scale``. Pooling the two sets (rather than the reference alone) bounds each
+    feature's contribution: a feature that is constant in a small reference set (e.g. the 1st
+    intensity percentile of films with black borders) would otherwise turn any difference into an
+    astronomically large distance. Centring matters for KID, whose polynomial kernel is not
+    translation invariant. Features constant in both sets get scale 1 (they contribute nothing).
+    """
+    both = np.concatenate([np.asarray(reference, np.float64), np.asarray(generated, np.float64)])
+    sd = both.std(axis=0, ddof=1) if len(both) > 1 else np.ones(both.shape[1])
+    return both.mean(axis=0), np.where(sd > 1e-12, sd, 1.0)
 
 
 def evaluate_features(
@@ -77,8 +86,8 @@ def evaluate_features(
     ref = np.asarray(ref, np.float64)
     n, m = len(gen), len(ref)
     if standardize:
-        scale = scale_for(ref)
-        gen, ref = gen / scale, ref / scale
+        shift, scale = standardizer(ref, gen)
+        gen, ref = (gen - shift) / scale, (ref - shift) / scale
     out: dict[str, dict[str, Any]] = {}
     seed = options.seed
     if "fid" in metrics:
@@ -131,9 +140,9 @@ def per_image_scores(gen: np.ndarray, ref: np.ndarray, k: int = 5, standardize: 
     """
     gen = np.asarray(gen, np.float64)
     ref = np.asarray(ref, np.float64)
-    if standardize and len(ref) > 1:
-        scale = scale_for(ref)
-        gen, ref = gen / scale, ref / scale
+    if standardize and len(ref) + len(gen) > 1:
+        shift, scale = standardizer(ref, gen)
+        gen, ref = (gen - shift) / scale, (ref - shift) / scale
     n = len(gen)
     if len(ref) == 0 or n == 0:
         return {"knn_distance": np.full(n, np.nan), "realism": np.full(n, np.nan)}
@@ -148,10 +157,10 @@ def per_image_scores(gen: np.ndarray, ref: np.ndarray, k: int = 5, standardize: 
 
 
 def feature_shifts(gen: np.ndarray, ref: np.ndarray, names: Sequence[str], top: int = 5) -> list[dict[str, Any]]:
-    """The ``top`` features whose generated mean is furthest from the reference, in reference SDs."""
-    if len(gen) == 0 or len(ref) < 2:
+    """The ``top`` features whose generated mean is furthest from the reference's, in pooled SDs."""
+    if len(gen) == 0 or len(ref) == 0:
         return []
-    z = (np.asarray(gen, np.float64).mean(0) - np.asarray(ref, np.float64).mean(0)) / scale_for(ref)
+    z = (np.asarray(gen, np.float64).mean(0) - np.asarray(ref, np.float64).mean(0)) / standardizer(ref, gen)[1]
     order = np.argsort(-np.abs(z))[:top]
     return [{"feature": names[i], "z": round(float(z[i]), 3)} for i in order]
 

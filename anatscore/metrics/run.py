@@ -13,7 +13,8 @@ reference image and the realism score, ranked within the stratum (rank 1 = least
 the report's "least realistic images".
 
 Settings come from ``EvalConfig.options["realism"]``: ``k`` (5), ``bootstrap`` (100 replicates),
-``kid_subsets`` (100), ``kid_subset_size`` (1000), ``extractors`` (per-extractor keyword options,
+``kid_subsets`` (100), ``kid_subset_size`` (1000), ``metrics`` (per-extractor metric names,
+overriding ``registry.METRIC_EXTRACTORS``), ``extractors`` (per-extractor keyword options,
 e.g. ``{"inception": {"weights": PATH, "resize": "clean"}}``), ``reference_meta`` (modality /
 region / view applied to every reference image when the reference folder does not say).
 """
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 STRATUM_FIELDS = ("backend", "modality", "region", "view", "task")
 CSV_NAME = "realism.csv"
+#: Metrics for an extractor the registry's ``METRIC_EXTRACTORS`` does not list.
+DEFAULT_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage")
 
 
 class RunMetrics:
@@ -185,7 +188,7 @@ class RunMetrics:
                 ids = [i for i in st.ids() if i in strata[key]]
                 gen = st.features(ids)
                 ref_feats = ref.check(ex)[mask]
-                wanted = METRIC_EXTRACTORS.get(ex.name, ("fid", "kid"))
+                wanted = self.options.get("metrics", {}).get(ex.name) or METRIC_EXTRACTORS.get(ex.name, DEFAULT_METRICS)
                 row["metrics"].update(
                     evaluate_features(gen, ref_feats, ex.name, wanted, self.realism_options, ex.standardize)
                 )
