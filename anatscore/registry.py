@@ -43,7 +43,39 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = ()
 LAYOUT_CHECKS: tuple[CheckSpec, ...] = ()
 
 # --- model-based checks: CLIP zero-shot, torchxrayvision (issue 4) --------------------------------
-MODEL_CHECKS: tuple[CheckSpec, ...] = ()
+_CHEST = ("chest",)
+_XA = "anatscore.checks.xrv_anatomy"
+_XP = "anatscore.checks.xrv_pathology"
+
+
+def _xrv(name: str, summary: str, module: str, fn: str, record: str, headline: bool = False,
+         group: str = "anatomy") -> CheckSpec:
+    return CheckSpec(name=name, summary=summary, target=f"{module}:{fn}", batch_target=f"{module}:{fn}_batch",
+                     regions=_CHEST, modalities=_XRAY, needs=("grey", f"weights:{record}"), group=group,
+                     headline=headline)
+
+
+MODEL_CHECKS: tuple[CheckSpec, ...] = (
+    _xrv("xrv.lungs", "both lungs segmented (torchxrayvision PSPNet)", _XA, "lungs", "xrv-pspnet"),
+    _xrv("xrv.heart_laterality", "heart toward the left lung (offset in thorax widths; PSPNet)", _XA,
+         "heart_laterality", "xrv-pspnet"),
+    _xrv("xrv.ctr", "cardiothoracic ratio within a plausible range (PSPNet heart and lungs)", _XA, "ctr_check",
+         "xrv-pspnet"),
+    _xrv("xrv.clavicles", "left and right clavicle, one piece each, on their sides (PSPNet)", _XA, "clavicles",
+         "xrv-pspnet"),
+    _xrv("xrv.scapulae", "left and right scapula, one piece each, on their sides (PSPNet)", _XA, "scapulae",
+         "xrv-pspnet"),
+    _xrv("xrv.ribs", "posterior ribs per side: count, symmetry, none split (CXAS 159-structure model)", _XA,
+         "ribs", "xrv-cxas"),
+    _xrv("xrv.vertebrae", "visible vertebrae form one contiguous, ordered run (CXAS)", _XA, "vertebrae",
+         "xrv-cxas"),
+    _xrv("xrv.pathology", "requested chest finding present at the DenseNet's calibrated threshold", _XP,
+         "pathology", "xrv-densenet121-res224-all", headline=True, group="pathology"),
+    _xrv("xrv.view", "frontal/lateral view model agrees with the requested view", _XP, "view", "xrv-view",
+         group="modality"),
+    _xrv("xrv.ood", "autoencoder reconstruction error (out-of-distribution score)", _XP, "ood", "xrv-resnet-ae",
+         group="realism"),
+)
 
 # --- aggregates that read other checks' results (stage 2) ----------------------------------------
 AGGREGATE_CHECKS: tuple[CheckSpec, ...] = (

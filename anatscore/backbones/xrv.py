@@ -240,10 +240,11 @@ def pathology_scores(logits: np.ndarray, thresholds: np.ndarray) -> tuple[np.nda
     Returns ``(score, present)``, both (N, K).
     """
     import torch
+    from scipy.special import expit
 
     logits = np.asarray(logits, dtype=np.float64)
     t = np.asarray(thresholds, dtype=np.float64)
-    p = 1.0 / (1.0 + np.exp(-logits))
+    p = expit(logits)
     score = xrv().models.op_norm(torch.from_numpy(p).float(), torch.from_numpy(t).float()).double().numpy()
     score = np.where(np.isnan(t)[None, :], np.nan, score)
     present = np.where(np.isnan(t)[None, :], False, p >= np.nan_to_num(t, nan=np.inf)[None, :])
