@@ -262,3 +262,21 @@ def test_registered_checks_resolve() -> None:
         if s.name.startswith("xrv."):
             assert callable(resolve(s.target)) and callable(resolve(s.batch_target))
             assert s.weights() and s.regions == ("chest",)
+
+
+def test_loaded_weights_are_recorded_for_run_json(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import hashlib
+
+    import torch
+
+    from anatscore import weights
+
+    ref = bx.build_densenet()
+    f = tmp_path / "dn.pt"
+    torch.save(ref.state_dict(), f)
+    monkeypatch.setattr(weights, "local_path", lambda name: f)
+    monkeypatch.setattr(weights, "load_state_dict", lambda name: torch.load(f, weights_only=True))
+    ctx = _ctx()
+    r = xp.pathology(_image(np.zeros((64, 64), np.float32), "chest x-ray with effusion"), ctx)
+    assert r.check == "xrv.pathology" and r.extra["requested"] == ["Effusion"]
+    assert ctx.weights_used == {"xrv-densenet121-res224-all": hashlib.sha256(f.read_bytes()).hexdigest()}

@@ -50,7 +50,19 @@ def classifier(ctx: CheckContext) -> Any:
     name = backend_name(ctx)
     if name not in BACKENDS:
         raise ValueError(f"unknown classify backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    return ctx.model(f"classifier:{name}", lambda: resolve(BACKENDS[name])(ctx.config, ctx.device))
+    def build() -> Any:
+        clf = resolve(BACKENDS[name])(ctx.config, ctx.device)
+        rec = getattr(clf, "record", "")
+        if rec:
+            from ..backbones import weights_fingerprint
+
+            try:
+                ctx.weights_used[rec] = weights_fingerprint(rec)
+            except Exception:  # noqa: BLE001 - provenance is best effort; the model did load
+                ctx.weights_used[rec] = "unknown"
+        return clf
+
+    return ctx.model(f"classifier:{name}", build)
 
 
 def _supports(clf: Any, task: str) -> bool:

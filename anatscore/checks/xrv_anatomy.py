@@ -27,6 +27,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from scipy import ndimage
 
+from ..backbones import load_once
 from ..types import CheckResult, LoadedImage
 from . import CheckContext
 
@@ -268,7 +269,7 @@ def _segment(images: Sequence[LoadedImage], ctx: CheckContext, memo_key: str, mo
 
     todo = [im for im in images if memo_key not in im.cache]
     if todo:
-        model = ctx.model(model_key, lambda: loader(ctx.device))
+        model = load_once(ctx, model_key, lambda: loader(ctx.device))
         batch = bx.preprocess_batch([im.grey for im in todo], bx.SEGMENTER_SIZE)
         bs = max(1, ctx.config.batch_size)
         for i in range(0, len(todo), bs):

@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..backbones import load_once
 from ..terms import find_terms, load_json
 from ..types import CheckResult, LoadedImage
 from . import CheckContext
@@ -98,7 +99,7 @@ def pathology_batch(images: list[LoadedImage], ctx: CheckContext) -> list[CheckR
     from ..backbones import xrv as bx
 
     variant = _variant(ctx)
-    model = ctx.model(f"xrv-{variant}", lambda: bx.load_densenet(variant, ctx.device))
+    model = load_once(ctx, bx.densenet_record(variant), lambda: bx.load_densenet(variant, ctx.device))
     labels = bx.densenet_labels(variant)
     todo = [im for im in images if "xrv.densenet_logits" not in im.cache]
     bs = max(1, ctx.config.batch_size)
@@ -139,7 +140,7 @@ def judge_view(requested: str, probs: np.ndarray, labels: Sequence[str] = ("fron
 def view_batch(images: list[LoadedImage], ctx: CheckContext) -> list[CheckResult]:
     from ..backbones import xrv as bx
 
-    model = ctx.model("xrv-view", lambda: bx.load_view_model(ctx.device))
+    model = load_once(ctx, "xrv-view", lambda: bx.load_view_model(ctx.device))
     out: list[CheckResult] = []
     bs = max(1, ctx.config.batch_size)
     for i in range(0, len(images), bs):
@@ -166,7 +167,7 @@ def judge_ood(err: float, max_error: float | None) -> CheckResult:
 def ood_batch(images: list[LoadedImage], ctx: CheckContext) -> list[CheckResult]:
     from ..backbones import xrv as bx
 
-    model = ctx.model("xrv-resnet-ae", lambda: bx.load_autoencoder(ctx.device))
+    model = load_once(ctx, "xrv-resnet-ae", lambda: bx.load_autoencoder(ctx.device))
     limit = ctx.config.option("xrv.ood", "max_error", None)
     limit = None if limit is None else float(limit)
     out: list[CheckResult] = []

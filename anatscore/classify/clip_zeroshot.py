@@ -62,7 +62,8 @@ class ClipZeroShot:
     """Zero-shot classifier implementing :class:`anatscore.classify.Classifier`."""
 
     def __init__(self, model: Any, preprocess: Any, tokenizer: Any, model_id: str,
-                 prompts_dir: Path | str | None = None, batch_size: int = 32) -> None:
+                 prompts_dir: Path | str | None = None, batch_size: int = 32, record: str = "") -> None:
+        self.record = record  # weights record the model came from ("" for files / random)
         self.model = model
         self.preprocess = preprocess
         self.tokenizer = tokenizer
@@ -79,9 +80,12 @@ class ClipZeroShot:
         opt = config.options.get("classify", {})
         model_name = str(opt.get("model", clip.DEFAULT_MODEL))
         pretrained = str(opt.get("pretrained", ""))
-        bundle = clip.load(model_name, pretrained, device, record=str(opt.get("record", "")))
+        record = str(opt.get("record", ""))
+        bundle = clip.load(model_name, pretrained, device, record=record)
         model_id = model_name + (f"@{pretrained}" if pretrained else "")
-        return cls(*bundle, model_id=model_id, prompts_dir=opt.get("prompts"), batch_size=config.batch_size)
+        used = "" if pretrained == clip.RANDOM or Path(pretrained).is_file() else (record or clip.record_for(model_name, pretrained))
+        return cls(*bundle, model_id=model_id, prompts_dir=opt.get("prompts"), batch_size=config.batch_size,
+                   record=used)
 
     def _task(self, task: str) -> tuple[list[str], np.ndarray]:
         if task not in self._classes:
