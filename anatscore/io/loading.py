@@ -90,6 +90,14 @@ class LoadError(Exception):
     """An input could not be decoded; ``str(err)`` is the human reason for the ``load`` record."""
 
 
+class RefusedInput(LoadError):
+    """The record is a refused generation (manifest ``refused=true``): nothing to decode.
+
+    Not a failure: the runner should check ``meta.refused`` and record it as refused instead
+    of calling :func:`load_image`; this is raised only if it does call it.
+    """
+
+
 @dataclass
 class _Decoded:
     """Intermediate result of one decoder: grey in [0, 1], optional colour, info."""
@@ -117,7 +125,7 @@ def load_image(meta: ImageMeta, config: EvalConfig | None = None) -> LoadedImage
     """
     config = config or EvalConfig()
     if meta.refused:
-        raise LoadError("generation was refused (manifest refused=true): nothing to decode")
+        raise RefusedInput("generation was refused (manifest refused=true): nothing to decode")
     pre = meta.extra.get("load_error")
     if pre:
         raise LoadError(str(pre))
@@ -264,7 +272,7 @@ def _decode_pil(path: Path, config: EvalConfig, frame: int) -> _Decoded:
             raise LoadError(f"decompression-bomb guard (PIL): {exc}") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             msg = str(exc)
-            if "truncated" in msg.lower() or "broken data stream" in msg.lower():
+            if "truncated" in msg.lower():
                 raise LoadError(f"truncated file: {msg}") from exc
             raise LoadError(f"corrupt {fmt.upper()} data: {msg}") from exc
         info: dict[str, Any] = {"mode": im.mode, "n_frames": n_frames, "frame": frame}
@@ -412,6 +420,10 @@ def _luma(rgb_unit: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
+#: (7FE0,0010) Pixel Data tag as it appears in little-endian files.
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"
+
+
 def _decode_dicom(path: Path, config: EvalConfig, frame: int) -> _Decoded:
     import pydicom
     from pydicom.errors import InvalidDicomError
@@ -424,6 +436,9 @@ def _decode_dicom(path: Path, config: EvalConfig, frame: int) -> _Decoded:
     except Exception as exc:  # noqa: BLE001 - pydicom raises many types on garbage
         raise LoadError(f"corrupt DICOM header: {type(exc).__name__}: {exc}") from exc
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+        if _PIXEL_DATA_TAG in path.read_bytes():
+            raise LoadError("DICOM pixel data element is unreadable: the file is truncated or corrupt "
+                            "after the header")
         raise LoadError("DICOM file has no pixel data (e.g. a structured report or a header-only file)")
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     n_frames = int(ds.get("NumberOfFrames", 1) or 1)
@@ -445,7 +460,7 @@ def _decode_dicom(path: Path, config: EvalConfig, frame: int) -> _Decoded:
         low = msg.lower()
         if "plugin" in low or "unable to decode" in low or "no pixel data handlers" in low:
             raise LoadError(f"cannot decode DICOM pixel data ({info['transfer_syntax']}): {msg}") from exc
-        if "buffer" in low or "length" in low or "truncat" in low or "size" in low:
+        if any(w in low for w in ("buffer", "length", "truncat", "size", "less than expected", "end of")):
             raise LoadError(f"truncated or inconsistent DICOM pixel data: {msg}") from exc
         raise LoadError(f"cannot decode DICOM pixel data: {type(exc).__name__}: {msg}") from exc
     if arr.ndim == 3 and arr.shape[-1] not in (3, 4) and n_frames > 1:
