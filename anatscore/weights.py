@@ -558,11 +558,18 @@ def _tmp_in(base: Path, suffix: str = ".part") -> Path:
     return Path(tmp)
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-global and not thread-safe
+
+
 def _chmod_default(p: Path) -> None:
     """mkstemp files are 0600; cached weights are ordinary files (0644 less the umask)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(p, 0o644 & ~umask)
+    os.chmod(p, 0o644 & ~_UMASK)
 
 
 def _install_file(rec: WeightRecord, src_tmp: Path, source: str, trusted_source: bool,
