@@ -92,4 +92,5 @@ def openai_clip_state_dict_from_module(state: dict[str, Any]) -> dict[str, Any]:
     from open_clip.model import build_model_from_openai_state_dict
 
     model = build_model_from_openai_state_dict(dict(state), quick_gelu=True)
+    model.float()  # open_clip casts to fp16 (OpenAI ships fp16 tensors); keep fp32 on disk
     return {k: v.detach().clone() for k, v in model.state_dict().items()}

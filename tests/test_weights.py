@@ -265,3 +265,43 @@ def test_cli_errors_are_one_line(tmp_path: Path, recdir: Path, capsys: pytest.Ca
     assert main(["weights", "list", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["tiny"]["installed"] is False and "inception-fid" in rows
+
+
+def test_folder_record_biomedclip_layout(tmp_path: Path) -> None:
+    """Folder records (open_clip config + weights, loaded as ``local-dir:``): imported as a
+    folder; offline without the hub config the check falls back to the tensor names."""
+    src = tmp_path / "snapshot"
+    src.mkdir()
+    (src / "open_clip_config.json").write_text(json.dumps({"model_cfg": {}, "preprocess_cfg": {}}))
+    torch.save({"visual.trunk.w": torch.zeros(2), "text.transformer.w": torch.zeros(2)},
+               src / "open_clip_pytorch_model.bin")
+    with pytest.raises(weights.WeightsError, match="folder record"):
+        weights.import_file("biomedclip", src / "open_clip_pytorch_model.bin")
+    info = weights.import_file("biomedclip", src)
+    assert info["arch_check"].startswith("keys only (2 tensors with visual., text.)")
+    folder = weights.local_path("biomedclip")
+    assert folder.is_dir() and sorted(p.name for p in folder.iterdir()) == \
+        ["open_clip_config.json", "open_clip_pytorch_model.bin"]
+    assert set(weights.load_state_dict("biomedclip")) == {"visual.trunk.w", "text.transformer.w"}
+    assert [r.status for r in weights.verify(["biomedclip"])] == ["ok"]
+    torch.save({"unrelated": torch.zeros(1)}, src / "open_clip_pytorch_model.bin")
+    with pytest.raises(weights.WeightsError):
+        weights.import_file("biomedclip", src)
+    assert weights.local_path("biomedclip") == folder  # the good install survives
+
+
+@pytest.mark.slow
+def test_openai_clip_conversion_round_trip() -> None:
+    """OpenAI-format CLIP tensors -> open_clip ViT-B-32-quickgelu state_dict (the converter the
+    ``clip-vit-b-32-openai`` record applies after ``torch.jit.load``)."""
+    from anatscore._weight_builders import open_clip_model, openai_clip_state_dict_from_module
+
+    ref = open_clip_model("ViT-B-32-quickgelu").state_dict()
+    openai_style = dict(ref)
+    openai_style.update(input_resolution=torch.tensor(224), context_length=torch.tensor(77),
+                        vocab_size=torch.tensor(49408))
+    out = openai_clip_state_dict_from_module(openai_style)
+    assert set(out) == set(ref)
+    assert out["visual.conv1.weight"].dtype == torch.float32
+    # OpenAI's tensors are fp16: the round trip through open_clip's converter rounds to fp16
+    torch.testing.assert_close(out["visual.conv1.weight"], ref["visual.conv1.weight"], atol=1e-3, rtol=1e-3)
