@@ -20,8 +20,8 @@ weights). A check that raises is an anatscore bug, not bad input: its row says
 run goes on. Manifest rows marked ``refused`` are recorded (a ``load`` row with passed empty)
 and never decoded.
 
-torch is imported only when a selected check needs weights or batches model inputs (or a
-reference set is configured), so weight-free runs start fast; each model is built once per run
+torch is imported only when a selected check needs weights (``needs`` has ``weights:<record>``
+or ``torch``) and its weights are installed, so weight-free runs start fast; each model is built once per run
 through ``ctx.model`` and model checks run under ``torch.inference_mode()``.
 """
 
@@ -84,7 +84,8 @@ def file_sha256(path: str) -> str:
 
 
 def _needs_torch(spec: CheckSpec) -> bool:
-    return bool(spec.batch_target) or any(n.startswith("weights:") for n in spec.needs)
+    """A check needs torch when it needs weights (``weights:<record>``) or says ``torch``."""
+    return any(n == "torch" or n.startswith("weights:") for n in spec.needs)
 
 
 class _Check:
@@ -155,8 +156,8 @@ class Runner:
         self.ctx = CheckContext(config=config)
         self.stats = RunStats()
         self._timing_lock = threading.Lock()
-        self.uses_torch = any(_needs_torch(s) for s in self.specs)
         self._check_weights()
+        self.uses_torch = any(_needs_torch(c.spec) and not c.unavailable for c in self.checks)
 
     # -- preparation --------------------------------------------------------------------------
     def _check_weights(self) -> None:
@@ -306,8 +307,11 @@ class Runner:
                     setattr(meta, fld, str(val))
                     meta.inferred[fld] = name
 
-    def _score_batch(self, images: list[LoadedImage]) -> dict[str, dict[str, CheckResult]]:
-        results: dict[str, dict[str, CheckResult]] = {img.meta.image_id: {} for img in images}
+    def _score_batch(
+        self, images: list[LoadedImage], loads: dict[str, CheckResult]
+    ) -> dict[str, dict[str, CheckResult]]:
+        """Every selected check on the decoded images of a batch, by image_id then check name."""
+        results: dict[str, dict[str, CheckResult]] = {i.meta.image_id: {"load": loads[i.meta.image_id]} for i in images}
         stages = sorted({c.spec.stage for c in self.checks})
         for stage in stages:
             for chk in self.checks:
@@ -336,6 +340,7 @@ class Runner:
                 records: list[ImageRecord] = []
                 ok_images: list[LoadedImage] = []
                 slot: dict[str, int] = {}
+                loads: dict[str, CheckResult] = {}
                 for it, (img, why) in zip(batch, decoded):
                     meta = it.meta
                     if meta.refused:
@@ -353,9 +358,10 @@ class Runner:
                         records.append(ImageRecord(meta, LOAD_FAILED, lres.reason, [lres]))
                         continue
                     slot[meta.image_id] = len(records)
-                    records.append(ImageRecord(img.meta, LOAD_OK, "", [lres]))
+                    loads[meta.image_id] = lres
+                    records.append(ImageRecord(img.meta, LOAD_OK, "", []))
                     ok_images.append(img)
-                scored = self._score_batch(ok_images)
+                scored = self._score_batch(ok_images, loads)
                 for img in ok_images:
                     rec = records[slot[img.meta.image_id]]
                     rec.meta = img.meta

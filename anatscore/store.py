@@ -322,7 +322,7 @@ class RunStore:
             df[name] = [None if pd.isna(v) else bool(v) for v in mapped]
         df["n_checks"] = df["image_id"].map(n_checks).fillna(0).astype(int)
         df["n_failed"] = df["image_id"].map(n_failed).fillna(0).astype(int)
-        df["failed_checks"] = df["image_id"].map(failed_names).fillna("")
+        df["failed_checks"] = [failed_names.get(i, "") for i in df["image_id"]]
         return df
 
     def pass_rates(self) -> "Any":
