@@ -65,6 +65,8 @@ class EvalResult:
         metrics: the ``metrics.json`` document (set-level metrics per stratum).
         manifest: the ``run.json`` document (versions, device, config, weights, counts, times).
         run_dir: the run folder, or None for a run kept in memory.
+        timings: seconds by stage in this call (discover, decode, decode_wait, check:<group>,
+            metrics, store, export, total); the same minus export/total is in ``run.json``.
     """
 
     images: Any
@@ -72,6 +74,7 @@ class EvalResult:
     metrics: dict[str, Any]
     manifest: dict[str, Any]
     run_dir: Optional[Path]
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -397,8 +400,9 @@ def evaluate(
         if run_dir is not None:
             export_run(store, run_dir, checks_df, images_df, headline, manifest_doc, metrics_doc)
         stats.timings["export"] = time.perf_counter() - t0
+        stats.timings["total"] = time.perf_counter() - t_start
         return EvalResult(images=images_df, checks=checks_df, metrics=metrics_doc, manifest=manifest_doc,
-                          run_dir=run_dir)
+                          run_dir=run_dir, timings=dict(stats.timings))
     finally:
         store.close()
         if tmp is not None:
