@@ -318,9 +318,14 @@ def evaluate(
         cfg = dataclasses.replace(base, **keep)
         input_dir = prev.get("input_dir", "")
         if path_or_images is None:
+            if not input_dir:
+                raise ResumeError(f"run {run_dir} scored in-memory images; pass the same images to resume it")
             path_or_images = input_dir
-        elif Path(path_or_images).resolve() != Path(input_dir).resolve():  # type: ignore[arg-type]
-            raise ResumeError(f"run {run_dir} evaluated {input_dir}, not {path_or_images}")
+        elif isinstance(path_or_images, (str, Path)):
+            if not input_dir or Path(path_or_images).resolve() != Path(input_dir).resolve():
+                raise ResumeError(f"run {run_dir} evaluated {input_dir or 'in-memory images'}, not {path_or_images}")
+        elif input_dir:
+            raise ResumeError(f"run {run_dir} evaluated the folder {input_dir}, not in-memory images")
         started = prev.get("started", started)
         invocations = list(prev.get("invocations", []))
     else:
@@ -350,20 +355,25 @@ def evaluate(
         items = folder_items(root, cfg, manifest)
     t_discover = time.perf_counter() - t0
 
+    if cfg.device == "cuda" and Runner.torch_needed(cfg):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda was requested but torch sees no CUDA device (use --device auto or cpu)")
+    manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, "", "running", invocations, {})
+    if run_dir is not None:
+        # run.json first: from here on, whatever kills the process, --resume can find the run
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_run_json(run_dir, manifest_doc)
     store = RunStore(db_path if db_path is not None else ":memory:", run_id)
     tmp: Optional[tempfile.TemporaryDirectory[str]] = None
     try:
-        if resume is None:
-            if run_dir is not None:
-                run_dir.mkdir(parents=True, exist_ok=True)
+        if not store.run_exists():  # a new run, or one killed before its database row was written
             store.create_run(input_dir, str(run_dir or ""), started, cfg.to_dict())
+        elif resume is None:
+            raise RunExistsError(f"run id {run_id} is already in database {db_path}")
         else:
-            if not store.run_exists():
-                raise ResumeError(f"run {run_id} is not in database {db_path}")
             store.mark_running()
-        manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, "", "running", invocations, {})
-        if run_dir is not None:
-            write_run_json(run_dir, manifest_doc)  # lets --resume find the run after any kill
 
         metrics_obj = None
         if cfg.reference:

@@ -18,7 +18,8 @@ reason it does not apply (``applies()``, missing original/mask, missing referenc
 weights). A check that raises is an anatscore bug, not bad input: its row says
 ``check error: <type>: <message>``, the traceback is logged (logger ``anatscore.runner``) and the
 run goes on. Manifest rows marked ``refused`` are recorded (a ``load`` row with passed empty)
-and never decoded.
+and never decoded; inputs that discovery rejected (``meta.extra["load_error"]``) get a failed
+``load`` row with that reason and are never opened.
 
 torch is imported only when a selected check needs weights (``needs`` has ``weights:<record>``
 or ``torch``) and its weights are installed, so weight-free runs start fast; each model is built once per run
@@ -50,6 +51,11 @@ log = logging.getLogger("anatscore.runner")
 
 #: Prefix of the reason of a check that raised (an anatscore bug, never bad input).
 CHECK_ERROR = "check error:"
+
+#: Discovery can reject an input without decoding it (e.g. a manifest path outside the folder)
+#: by setting ``meta.extra[LOAD_ERROR_KEY] = "reason"``: it gets a failed ``load`` row with that
+#: reason and is never opened.
+LOAD_ERROR_KEY = "load_error"
 
 
 @dataclass
@@ -160,6 +166,11 @@ class Runner:
         self.uses_torch = any(_needs_torch(c.spec) and not c.unavailable for c in self.checks)
 
     # -- preparation --------------------------------------------------------------------------
+    @staticmethod
+    def torch_needed(config: EvalConfig) -> bool:
+        """Whether a run with ``config`` will import torch (a selected check needs weights)."""
+        return any(_needs_torch(s) for s in select_checks(config.checks))
+
     def _check_weights(self) -> None:
         """Mark checks whose weights are not installed: their rows say how to install them."""
         from . import weights
@@ -200,7 +211,7 @@ class Runner:
     ) -> Iterator[tuple[Sequence[Item], list[tuple[Optional[LoadedImage], str]]]]:
         """Yield (items, decoded) per batch; with workers, the next batch decodes meanwhile."""
         def todo(it: Item) -> bool:
-            return not it.meta.refused
+            return not it.meta.refused and not it.meta.extra.get(LOAD_ERROR_KEY)
 
         if self.config.workers <= 0:
             for b in batches:
@@ -347,6 +358,9 @@ class Runner:
                         reason = "not decoded: the generator refused this prompt (manifest refused=true)"
                         records.append(ImageRecord(meta, LOAD_REFUSED, reason, [CheckResult.na("load", reason)]))
                         continue
+                    pre = meta.extra.get(LOAD_ERROR_KEY)
+                    if pre:
+                        img, why = None, str(pre)
                     if img is None:
                         records.append(ImageRecord(meta, LOAD_FAILED, why, [CheckResult("load", None, False, why)]))
                         continue

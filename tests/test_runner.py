@@ -137,3 +137,20 @@ def test_weight_free_run_does_not_import_torch(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_inputs_rejected_by_discovery_are_recorded_not_opened(monkeypatch) -> None:
+    _fakes.install(monkeypatch)
+    store = RunStore(":memory:", "r")
+    store.create_run("", "", "now", {})
+
+    def never() -> None:
+        raise AssertionError("a rejected input must not be decoded")
+
+    meta = ImageMeta(image_id="../etc/passwd", path="../etc/passwd",
+                     extra={"load_error": "manifest path leaves the input folder"})
+    Runner(EvalConfig(), store).run([Item(meta, never)])
+    df = store.checks_frame()
+    assert df[["check", "passed", "reason"]].values.tolist() == [
+        ["load", False, "manifest path leaves the input folder"]]
+    assert store.counts()["failed"] == 1

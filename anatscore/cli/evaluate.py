@@ -10,6 +10,8 @@ from typing import Any
 
 from . import EXIT_NOTHING_SCORED, EXIT_OK, EXIT_USAGE
 
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
+
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser(
@@ -78,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
     except (RunExistsError, ResumeError, FileNotFoundError, ValueError) as exc:
         print(f"anatscore evaluate: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        where = args.resume or out
+        print(f"\nanatscore evaluate: interrupted; committed batches are kept. Finish with: "
+              f"anatscore evaluate --resume {where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     doc = summary(result)
     c = result.counts
     line = (f"anatscore: {c.get('images', 0)} images: {c.get('scored', 0)} scored, {c.get('failed', 0)} failed to load, "
