@@ -193,13 +193,19 @@ def folder_items(root: Path, config: EvalConfig, manifest: Any = None) -> list[I
     """Inputs discovered under ``root`` (``anatscore.io.discover``), decoded by ``load_image``."""
     from .io import discover, load_image
 
+    params = inspect.signature(discover).parameters
+    kw: dict[str, Any] = {}
     if manifest is not None:
-        if "manifest" not in inspect.signature(discover).parameters:
+        if "manifest" not in params:
             raise ValueError("this version of anatscore.io.discover reads manifest.csv/manifest.jsonl "
                              "from the folder itself; put the manifest there")
-        metas = discover(root, manifest=manifest)  # type: ignore[call-arg]
-    else:
-        metas = discover(root)
+        kw["manifest"] = manifest
+    if "dicom_frames" in params:
+        kw["dicom_frames"] = config.dicom_frames
+    if "hash_files" in params:
+        # hash in the decode threads instead (runner.file_sha256), and only files not yet scored
+        kw["hash_files"] = False
+    metas = discover(root, **kw)
     seen: set[str] = set()
     for m in metas:
         if m.image_id in seen:
