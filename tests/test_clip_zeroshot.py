@@ -214,10 +214,14 @@ def test_batched_checks_equal_single(tiny: cz.ClipZeroShot) -> None:
     assert [r.extra["predicted"] for r in batched] == [r.extra["predicted"] for r in single]
 
 
-def test_missing_clip_weights_raise() -> None:
+def test_missing_clip_weights_give_one_actionable_message(caplog: pytest.LogCaptureFixture) -> None:
     ctx = CheckContext(config=EvalConfig(device="cpu"))
     with pytest.raises(WeightsMissingError, match="biomedclip"):
-        cm.modality_match(_img(), ctx)
+        cm.classifier(ctx)
+    rows = cm.modality_match_batch([_img(0), _img(1)], ctx) + cm.region_match_batch([_img(2)], ctx)
+    assert all(r.passed is None and r.reason.startswith("weights not installed") and "biomedclip" in r.reason
+               for r in rows)
+    assert sum("not applicable this run" in m for m in caplog.messages) == 1
 
 
 def test_backend_selection() -> None:

@@ -280,3 +280,8 @@ def test_loaded_weights_are_recorded_for_run_json(monkeypatch: pytest.MonkeyPatc
     r = xp.pathology(_image(np.zeros((64, 64), np.float32), "chest x-ray with effusion"), ctx)
     assert r.check == "xrv.pathology" and r.extra["requested"] == ["Effusion"]
     assert ctx.weights_used == {"xrv-densenet121-res224-all": hashlib.sha256(f.read_bytes()).hexdigest()}
+    # the manager's recorded hash (verified on install) is preferred when it has one
+    monkeypatch.setattr(weights, "sha256_of", lambda name: "cafe" * 16)
+    ctx = _ctx()
+    xp.pathology(_image(np.zeros((64, 64), np.float32)), ctx)
+    assert ctx.weights_used == {"xrv-densenet121-res224-all": "cafe" * 16}

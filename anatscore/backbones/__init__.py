@@ -13,16 +13,18 @@ from typing import Any, Callable
 def weights_fingerprint(record: str) -> str:
     """sha256 of record ``record``'s cached file, for ``run.json`` (``ctx.weights_used``).
 
-    Uses the weights manager's own ``sha256(name)`` when it has one (hash verified on import),
+    Uses the weights manager's ``sha256_of(name)`` when it has one (hash verified on install),
     else hashes the cached file once; a cached folder (open_clip ``local-dir``) gives ``"dir"``.
     """
     import hashlib
 
     from .. import weights
 
-    own = getattr(weights, "sha256", None)
+    own = getattr(weights, "sha256_of", None)
     if callable(own):
-        return str(own(record))
+        got = str(own(record) or "")
+        if got:
+            return got
     path = weights.local_path(record)
     if path.is_dir():
         return "dir"

@@ -153,12 +153,16 @@ def _strip_prefixes(state: dict[str, Any], prefixes: tuple[str, ...] = ("module.
 
 
 def _load(net: XrvNet, device: str, strict: bool = True) -> Any:
-    """Build ``net`` and load its record's state_dict via the weights manager (``weights_only``)."""
+    """Build ``net`` and load its record's state_dict via the weights manager (``weights_only``).
+
+    ``op_threshs`` (a buffer some pickled DenseNets carry) is dropped: thresholds come from
+    :func:`op_thresholds` and are applied by :func:`pathology_scores`, not inside the network.
+    """
     from .. import weights
 
     model = net.builder()
     state = weights.load_state_dict(net.record)
-    state = _strip_prefixes(state)
+    state = {k: v for k, v in _strip_prefixes(state).items() if k != "op_threshs"}
     result = model.load_state_dict(state, strict=strict)
     if not strict and (result.missing_keys or result.unexpected_keys):
         log.warning("%s: %d missing and %d unexpected keys when loading", net.record,

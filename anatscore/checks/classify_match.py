@@ -16,13 +16,17 @@ raises :class:`anatscore.weights.WeightsMissingError` (the runner reports it onc
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..terms import find_terms, load_json
 from ..types import CheckResult, LoadedImage
 from ..vocab import MODALITIES, REGIONS, spine_region
+from ..weights import WeightsMissingError
 from . import CheckContext
+
+log = logging.getLogger(__name__)
 
 BACKENDS: dict[str, str] = {
     "clip": "anatscore.classify.clip_zeroshot:from_config",
@@ -50,6 +54,9 @@ def classifier(ctx: CheckContext) -> Any:
     name = backend_name(ctx)
     if name not in BACKENDS:
         raise ValueError(f"unknown classify backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    missing = ctx.models.get(f"classifier-missing:{name}")
+    if missing is not None:  # tried once this run: same message, no second load attempt or log
+        raise WeightsMissingError(str(missing))
     def build() -> Any:
         clf = resolve(BACKENDS[name])(ctx.config, ctx.device)
         rec = getattr(clf, "record", "")
@@ -62,7 +69,12 @@ def classifier(ctx: CheckContext) -> Any:
                 ctx.weights_used[rec] = "unknown"
         return clf
 
-    return ctx.model(f"classifier:{name}", build)
+    try:
+        return ctx.model(f"classifier:{name}", build)
+    except WeightsMissingError as exc:
+        ctx.models[f"classifier-missing:{name}"] = str(exc)
+        log.warning("classifier checks will be not applicable this run: %s", exc)
+        raise
 
 
 def _supports(clf: Any, task: str) -> bool:
@@ -94,7 +106,10 @@ def _run(images: Sequence[LoadedImage], ctx: CheckContext, task: str, name: str,
         else:
             todo.append(i)
     if todo:
-        clf = classifier(ctx)
+        try:
+            clf = classifier(ctx)
+        except WeightsMissingError as exc:
+            return [r or CheckResult.na(name, f"weights not installed: {exc}") for r in results]
         if not _supports(clf, task):
             return [r or CheckResult.na(name, f"classifier {clf.name} does not answer {task!r}") for r in results]
         preds = clf.predict([images[i] for i in todo], task)
