@@ -38,13 +38,13 @@ _CM = "anatscore.checks.classify_match"
 INFERENCE_CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(name="modality.match",
               summary="classifier's modality (incl. photo of a printed exam, illustration) vs the requested one",
-              target=f"{_CM}:modality_match", batch_target=f"{_CM}:modality_match_batch", needs=("colour",),
+              target=f"{_CM}:modality_match", batch_target=f"{_CM}:modality_match_batch", needs=("grey",),
               stage=0, group="modality", headline=True),
     CheckSpec(name="region.match", summary="classifier's body region vs the requested one (radiographs)",
-              target=f"{_CM}:region_match", batch_target=f"{_CM}:region_match_batch", needs=("colour",),
+              target=f"{_CM}:region_match", batch_target=f"{_CM}:region_match_batch", needs=("grey",),
               stage=0, group="modality", headline=True),
     CheckSpec(name="view.match", summary="classifier's frontal/lateral view vs the requested view (radiographs)",
-              target=f"{_CM}:view_match", batch_target=f"{_CM}:view_match_batch", needs=("colour",),
+              target=f"{_CM}:view_match", batch_target=f"{_CM}:view_match_batch", needs=("grey",),
               stage=0, group="modality"),
 )
 
@@ -88,7 +88,7 @@ MODEL_CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(name="us.obstetric",
               summary="ultrasound content vs the organ the prompt asked for (fails on obstetric look-alikes)",
               target=f"{_CM}:us_obstetric", batch_target=f"{_CM}:us_obstetric_batch", modalities=("us",),
-              needs=("colour",), group="modality", headline=True),
+              needs=("grey",), group="modality", headline=True),
     _xrv("xrv.ood", "autoencoder reconstruction error (out-of-distribution score)", _XP, "ood", "xrv-resnet-ae",
          group="realism"),
 )
