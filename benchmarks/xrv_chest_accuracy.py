@@ -19,6 +19,9 @@ machine::
     python benchmarks/xrv_chest_accuracy.py --data ../shared/data
 
 ``--random --limit 2`` runs the harness end to end with random-weight networks (smoke test).
+``--ground-truth`` needs no weights: it runs the geometric rules on the SCR masks themselves
+(real films, mirrored films labelled by image position, simulated dextrocardia) and prints how
+often each passes: the rules' own false-alarm and detection rates, independent of any network.
 """
 
 from __future__ import annotations
@@ -74,6 +77,41 @@ def _random_models(ctx: CheckContext) -> None:
                        "xrv-view": bx.build_view_model()})
 
 
+def ground_truth(data: Path) -> int:
+    """Rules on SCR ground-truth masks (256 px): pass counts on real, mirrored, dextrocardia."""
+    from PIL import Image
+
+    files = sorted((data / JSRT / "masks" / "heart").glob("*.png"))
+    swap = {"left_lung": "right_lung", "right_lung": "left_lung", "left_clavicle": "right_clavicle",
+            "right_clavicle": "left_clavicle", "heart": "heart"}
+    counts = {k: [0, 0, 0] for k in ("lungs", "clavicles", "heart_laterality", "ctr")}
+    ctrs: list[float] = []
+    for f in files:
+        m = {k: np.asarray(Image.open(data / JSRT / "masks" / k / f.name).resize((256, 256), Image.NEAREST)) > 0
+             for k in SCR}
+        orig = xa.summarise_masks(m)
+        mirrored = xa.summarise_masks({swap[k]: v[:, ::-1] for k, v in m.items()})
+        mid = int(round(0.5 * (orig["left_lung"].cx + orig["right_lung"].cx)))
+        ys, xs = np.nonzero(m["heart"])
+        heart = np.zeros_like(m["heart"])
+        heart[ys, np.clip(2 * mid - xs, 0, 255)] = True
+        dextro = xa.summarise_masks({**m, "heart": heart})
+        for j, s in enumerate((orig, mirrored, dextro)):
+            counts["lungs"][j] += bool(xa.rule_lungs(s).passed)
+            counts["clavicles"][j] += bool(xa.rule_pair(s, "clavicle", "xrv.clavicles").passed)
+            counts["heart_laterality"][j] += bool(xa.rule_heart_laterality(s).passed)
+            counts["ctr"][j] += bool(xa.rule_ctr(s).passed)
+        ctrs.append(float(xa.ctr(orig) or np.nan))
+    n = len(files)
+    print(f"rules on SCR ground-truth masks of {n} JSRT films (pass counts)")
+    print(f"  {'rule':<18} {'real':>8} {'mirrored':>9} {'dextro':>8}")
+    for k, (a, b, c) in counts.items():
+        print(f"  {k:<18} {a:>4}/{n:<3} {b:>4}/{n:<3} {c:>4}/{n:<3}")
+    print(f"  CTR on ground truth: min {np.nanmin(ctrs):.3f}, median {np.nanmedian(ctrs):.3f}, "
+          f"max {np.nanmax(ctrs):.3f}; > 0.5 on {int(np.sum(np.array(ctrs) > 0.5))} films")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -81,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--random", action="store_true", help="random-weight networks (harness smoke test)")
+    ap.add_argument("--ground-truth", action="store_true", help="rules on the SCR masks only (no weights)")
     args = ap.parse_args(argv)
+    if args.ground_truth:
+        return ground_truth(args.data)
     ctx = CheckContext(config=EvalConfig(device=args.device, batch_size=args.batch_size))
     if args.random:
         _random_models(ctx)
