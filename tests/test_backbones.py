@@ -290,3 +290,16 @@ def test_clip_real_architecture_random_weights() -> None:
     e = aclip.embed_images(model, preprocess, [np.zeros((64, 64), np.float32)])
     assert e.shape == (1, 512)
     assert aclip.logit_scale(model) == pytest.approx(1 / 0.07, rel=1e-3)
+
+
+def test_inputs_preprocess_once_per_image_and_size() -> None:
+    rng = np.random.default_rng(5)
+    ims = [LoadedImage(meta=ImageMeta(image_id=str(i), path=f"{i}.png"), grey=rng.random((50, 70), dtype=np.float32))
+           for i in range(2)]
+    a = axrv.inputs(ims, 32)
+    assert tuple(a.shape) == (2, 1, 32, 32)
+    torch.testing.assert_close(a[1], axrv.preprocess(ims[1].grey, 32))
+    cached = ims[0].cache["xrv.input32"]
+    axrv.inputs(ims, 32)
+    assert ims[0].cache["xrv.input32"] is cached
+    assert tuple(axrv.inputs(ims[:1], 16).shape) == (1, 1, 16, 16) and "xrv.input16" in ims[0].cache

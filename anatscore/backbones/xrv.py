@@ -105,6 +105,14 @@ def preprocess_batch(greys: Sequence[np.ndarray], size: int = CLASSIFIER_SIZE) -
     return torch.stack([preprocess(g, size) for g in greys])
 
 
+def inputs(images: Sequence[Any], size: int = CLASSIFIER_SIZE) -> "torch.Tensor":  # noqa: F821
+    """Batch (N, 1, size, size) for decoded images, each preprocessed once per size per image
+    (memoised in ``LoadedImage.cache`` as ``xrv.input<size>``, shared by every xrv check)."""
+    import torch
+
+    return torch.stack([im.memo(f"xrv.input{size}", lambda im=im: preprocess(im.grey, size)) for im in images])
+
+
 def _imagenet_rgb(batch: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
     """(N, 1, H, W) in [-1024, 1024] -> (N, 3, H, W) ImageNet-normalised, as the segmenters and
     the view model do internally: ``((x + 1024) / 2048 - mean) / std``."""

@@ -92,9 +92,11 @@ def summarise_mask(mask: np.ndarray) -> Structure | None:
     sizes = np.bincount(lab.ravel())[1:]
     big = int((sizes >= 0.1 * sizes.max()).sum()) if k else 0
     cols = np.nonzero(m.any(axis=0))[0]
-    widths = [int(np.ptp(np.nonzero(row)[0]) + 1) for row in m if row.any()]
+    rows = m[m.any(axis=1)]
+    first = rows.argmax(axis=1)
+    last = rows.shape[1] - 1 - rows[:, ::-1].argmax(axis=1)
     return Structure(area=n / m.size, cy=float(ys.mean()), cx=float(xs.mean()), x0=int(cols[0]),
-                     x1=int(cols[-1]), max_width=max(widths), n_components=big)
+                     x1=int(cols[-1]), max_width=int((last - first).max() + 1), n_components=big)
 
 
 def summarise_masks(masks: Mapping[str, np.ndarray]) -> dict[str, Structure]:
@@ -270,7 +272,7 @@ def _segment(images: Sequence[LoadedImage], ctx: CheckContext, memo_key: str, mo
     todo = [im for im in images if memo_key not in im.cache]
     if todo:
         model = load_once(ctx, model_key, lambda: loader(ctx.device))
-        batch = bx.preprocess_batch([im.grey for im in todo], bx.SEGMENTER_SIZE)
+        batch = bx.inputs(todo, bx.SEGMENTER_SIZE)
         bs = max(1, ctx.config.batch_size)
         for i in range(0, len(todo), bs):
             masks = (logits_fn(model, batch[i:i + bs]).sigmoid() > 0.5).cpu().numpy()

@@ -105,7 +105,7 @@ def pathology_batch(images: list[LoadedImage], ctx: CheckContext) -> list[CheckR
     bs = max(1, ctx.config.batch_size)
     for i in range(0, len(todo), bs):
         chunk = todo[i:i + bs]
-        logits = bx.densenet_logits(model, bx.preprocess_batch([im.grey for im in chunk]))
+        logits = bx.densenet_logits(model, bx.inputs(chunk))
         for im, lg in zip(chunk, logits):
             im.cache["xrv.densenet_logits"] = lg
     logits = np.stack([im.cache["xrv.densenet_logits"] for im in images])
@@ -145,7 +145,7 @@ def view_batch(images: list[LoadedImage], ctx: CheckContext) -> list[CheckResult
     bs = max(1, ctx.config.batch_size)
     for i in range(0, len(images), bs):
         chunk = images[i:i + bs]
-        probs = bx.view_probabilities(model, bx.preprocess_batch([im.grey for im in chunk]))
+        probs = bx.view_probabilities(model, bx.inputs(chunk))
         out.extend(judge_view(im.meta.view, pr) for im, pr in zip(chunk, probs))
     return out
 
@@ -174,7 +174,7 @@ def ood_batch(images: list[LoadedImage], ctx: CheckContext) -> list[CheckResult]
     bs = max(1, ctx.config.batch_size)
     for i in range(0, len(images), bs):
         chunk = images[i:i + bs]
-        errs = bx.reconstruction_error(model, bx.preprocess_batch([im.grey for im in chunk]))
+        errs = bx.reconstruction_error(model, bx.inputs(chunk))
         out.extend(judge_ood(float(e), limit) for e in errs)
     return out
 
