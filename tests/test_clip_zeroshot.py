@@ -231,3 +231,11 @@ def test_backend_selection() -> None:
     ctx = CheckContext(config=EvalConfig(options={"classify": {"backend": "nope"}}))
     with pytest.raises(ValueError, match="unknown classify backend"):
         cm.classifier(ctx)
+
+
+def test_region_skips_images_predicted_non_radiograph_in_stage_0() -> None:
+    ctx = _ctx({"modality": "us", "region": "knee"})
+    im = _img()  # modality unknown: modality.match runs first in stage 0
+    assert cm.modality_match(im, ctx).extra["infer"] == {"modality": "us"}
+    r = cm.region_match(im, ctx)
+    assert r.passed is None and "ultrasound" in r.reason and "infer" not in r.extra

@@ -285,3 +285,11 @@ def test_loaded_weights_are_recorded_for_run_json(monkeypatch: pytest.MonkeyPatc
     ctx = _ctx()
     xp.pathology(_image(np.zeros((64, 64), np.float32)), ctx)
     assert ctx.weights_used == {"xrv-densenet121-res224-all": "cafe" * 16}
+
+
+def test_frontal_rules_skip_lateral_views_without_running_the_segmenter() -> None:
+    lat = _image(np.zeros((64, 64), np.float32), view="lateral")
+    for fn in (xa.lungs, xa.heart_laterality, xa.ctr_check, xa.clavicles, xa.ribs, xa.vertebrae):
+        r = fn(lat, _ctx())  # no models and no weights: it must not try to load one
+        assert r.passed is None and "lateral" in r.reason
+    assert "xrv.pspnet" not in lat.cache

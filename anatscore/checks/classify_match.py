@@ -141,6 +141,7 @@ def _single(batch: Callable[[list[LoadedImage], CheckContext], list[CheckResult]
 def judge_modality(image: LoadedImage, probs: dict[str, float], source: str) -> CheckResult:
     name = "modality.match"
     pred, p = _top(probs)
+    image.cache["predicted.modality"] = pred  # lets the radiograph-only classifier checks skip others
     extra: dict[str, Any] = {"predicted": pred, "probs": _rounded(probs), "classifier": source}
     want = requested(image, "modality")
     if not want:
@@ -188,8 +189,10 @@ def judge_region(image: LoadedImage, probs: dict[str, float], source: str) -> Ch
 
 
 def _not_radiograph(im: LoadedImage) -> str:
-    m = im.meta.modality
-    return f"regions are classified on radiographs; image is {m}" if m and m != "xray" else ""
+    """Not-applicable reason for non-radiographs: the image's modality, or when unknown, the
+    modality ``modality.match`` predicted for it earlier in stage 0."""
+    m = im.meta.modality or im.cache.get("predicted.modality", "")
+    return f"classified on radiographs only; image is {MODALITY_NAMES.get(m, m)}" if m and m != "xray" else ""
 
 
 def region_match_batch(images: list[LoadedImage], ctx: CheckContext) -> list[CheckResult]:

@@ -299,9 +299,22 @@ def _opt(ctx: CheckContext, check: str, key: str, default: object) -> object:
     return ctx.config.option(check, key, default)
 
 
-def _psp_batch(rule: Callable[[Mapping[str, Structure], CheckContext], CheckResult]):
+Rule = Callable[[Mapping[str, Structure], CheckContext], CheckResult]
+Segmenter = Callable[[Sequence[LoadedImage], CheckContext], list[dict[str, Structure]]]
+
+
+def _frontal_check(name: str, rule: Rule, segment: Segmenter) -> tuple[Callable, Callable]:
+    """``(single, batch)`` check functions applying ``rule`` to each image's segmentation.
+
+    These are frontal-view rules (left/right sides, CTR): on an image whose view is ``lateral``
+    they are not applicable and the segmenter does not run for it.
+    """
+
     def batch(images: list[LoadedImage], ctx: CheckContext) -> list[CheckResult]:
-        return [rule(s, ctx) for s in pspnet_structures(images, ctx)]
+        frontal = [im for im in images if im.meta.view != "lateral"]
+        seg = iter(segment(frontal, ctx)) if frontal else iter(())
+        return [CheckResult.na(name, "frontal-view check; the image is a lateral view") if im.meta.view == "lateral"
+                else rule(next(seg), ctx) for im in images]
 
     def single(image: LoadedImage, ctx: CheckContext) -> CheckResult:
         return batch([image], ctx)[0]
@@ -309,33 +322,37 @@ def _psp_batch(rule: Callable[[Mapping[str, Structure], CheckContext], CheckResu
     return single, batch
 
 
-def _cxas_batch(rule: Callable[[Mapping[str, Structure], CheckContext], CheckResult]):
-    def batch(images: list[LoadedImage], ctx: CheckContext) -> list[CheckResult]:
-        return [rule(s, ctx) for s in cxas_structures(images, ctx)]
+def _psp_batch(name: str, rule: Rule) -> tuple[Callable, Callable]:
+    return _frontal_check(name, rule, pspnet_structures)
 
-    def single(image: LoadedImage, ctx: CheckContext) -> CheckResult:
-        return batch([image], ctx)[0]
 
-    return single, batch
+def _cxas_batch(name: str, rule: Rule) -> tuple[Callable, Callable]:
+    return _frontal_check(name, rule, cxas_structures)
 
 
 def _min_area(ctx: CheckContext, check: str, default: float = MIN_AREA) -> float:
     return float(_opt(ctx, check, "min_area", default))  # type: ignore[arg-type]
 
 
-lungs, lungs_batch = _psp_batch(lambda s, ctx: rule_lungs(s, _min_area(ctx, "xrv.lungs")))
+lungs, lungs_batch = _psp_batch("xrv.lungs", lambda s, ctx: rule_lungs(s, _min_area(ctx, "xrv.lungs")))
 heart_laterality, heart_laterality_batch = _psp_batch(
+    "xrv.heart_laterality",
     lambda s, ctx: rule_heart_laterality(s, _min_area(ctx, "xrv.heart_laterality")))
 ctr_check, ctr_check_batch = _psp_batch(
+    "xrv.ctr",
     lambda s, ctx: rule_ctr(s, *map(float, _opt(ctx, "xrv.ctr", "ctr_range", (0.30, 0.70))),  # type: ignore[call-overload]
                             min_area=_min_area(ctx, "xrv.ctr")))
 clavicles, clavicles_batch = _psp_batch(
+    "xrv.clavicles",
     lambda s, ctx: rule_pair(s, "clavicle", "xrv.clavicles", _min_area(ctx, "xrv.clavicles")))
 scapulae, scapulae_batch = _psp_batch(
+    "xrv.scapulae",
     lambda s, ctx: rule_pair(s, "scapula", "xrv.scapulae", _min_area(ctx, "xrv.scapulae")))
 ribs, ribs_batch = _cxas_batch(
+    "xrv.ribs",
     lambda s, ctx: rule_ribs(s, int(_opt(ctx, "xrv.ribs", "min_ribs", 8)),  # type: ignore[call-overload]
                              int(_opt(ctx, "xrv.ribs", "max_rib_asymmetry", 2)),  # type: ignore[call-overload]
                              _min_area(ctx, "xrv.ribs", MIN_AREA / 10)))
 vertebrae, vertebrae_batch = _cxas_batch(
+    "xrv.vertebrae",
     lambda s, ctx: rule_vertebrae(s, _min_area(ctx, "xrv.vertebrae", MIN_AREA / 10)))
