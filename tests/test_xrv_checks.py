@@ -293,3 +293,40 @@ def test_frontal_rules_skip_lateral_views_without_running_the_segmenter() -> Non
         r = fn(lat, _ctx())  # no models and no weights: it must not try to load one
         assert r.passed is None and "lateral" in r.reason
     assert "xrv.pspnet" not in lat.cache
+
+
+def test_normal_reference_rate_and_percentile() -> None:
+    labels = bx.densenet_labels()
+    k = labels.index("Effusion")
+    ref_score = np.zeros((4, 18))
+    ref_score[:, k] = [0.2, 0.4, 0.6, 0.8]
+    ref = xp.NormalReference(ref_score, ref_score >= 0.5)
+    assert ref.rate(k) == 0.5 and ref.percentile(k, 0.5) == 50.0 and ref.percentile(k, 0.6) == 62.5
+    score = np.full(18, 0.1)
+    present = np.zeros(18, bool)
+    score[k], present[k] = 0.55, True
+    r = xp.judge_pathology("chest x-ray with pleural effusion", labels, score, present, reference=ref)
+    assert r.passed is True and r.extra["reference_rate"] == {"Effusion": 0.5}
+    assert r.extra["reference_percentile"] == {"Effusion": 50.0} and "below the median" not in r.reason
+    score[k] = 0.35  # present at its threshold, yet below 3 of the 4 normal films
+    r = xp.judge_pathology("chest x-ray with pleural effusion", labels, score, present, reference=ref)
+    assert r.passed is True and "below the median of 4 normal films" in r.reason
+
+
+@pytest.mark.realdata
+def test_normal_reference_folder_scored_once(shared_data: Path) -> None:
+    import torch
+
+    torch.manual_seed(0)
+    model = bx.build_densenet()
+    folder = shared_data / "real" / "xray" / "chest" / "torchxrayvision_tests"
+    cfg = EvalConfig(device="cpu", batch_size=4, options={"xrv.pathology": {"normal_reference": str(folder)}})
+    ctx = CheckContext(config=cfg)
+    ctx.models["xrv-densenet121-res224-all"] = model
+    imgs = [_image(np.full((64, 64), v, np.float32), "chest x-ray with effusion", i=i) for i, v in enumerate((0.2, 0.7))]
+    res = xp.pathology_batch(imgs, ctx)
+    ref = [v for k, v in ctx.models.items() if k.startswith("xrv.pathology.normal_reference")]
+    assert len(ref) == 1 and ref[0].score.shape == (7, 18)  # the 7 films of the folder
+    assert all("reference_percentile" in r.extra for r in res)
+    xp.pathology_batch(imgs, ctx)
+    assert len([k for k in ctx.models if k.startswith("xrv.pathology.normal_reference")]) == 1

@@ -14,12 +14,22 @@
   percentile of the error on your real chest films), otherwise reported.
 
 All three batch their inputs (``batch_target``) and load their model once per run.
+
+Relative to normal references: with the option ``normal_reference`` (a folder of real chest
+films without the findings, e.g. your normal controls), ``xrv.pathology`` scores those films
+once per run and adds, per requested finding, ``reference_rate`` (fraction of normal films the
+model already calls positive: the check's false-positive rate on your domain) and
+``reference_percentile`` (where the generated image's calibrated score falls among the normal
+films'). A finding that is "present" but scores no higher than most normal films is weak
+evidence; the reason says so.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -27,6 +37,8 @@ from ..backbones import load_once
 from ..terms import find_terms, load_json
 from ..types import CheckResult, LoadedImage
 from . import CheckContext
+
+log = logging.getLogger(__name__)
 
 FINDINGS_FILE = Path(__file__).with_name("data") / "xrv_findings.json"
 
@@ -52,8 +64,25 @@ def requested_findings(prompt: str) -> tuple[list[str], bool, list[str]]:
     return req, normal, neg
 
 
+@dataclass(frozen=True)
+class NormalReference:
+    """Calibrated scores (M, K) and presence flags (M, K) of M normal reference films."""
+
+    score: np.ndarray
+    present: np.ndarray
+
+    def rate(self, k: int) -> float:
+        """Fraction of normal films where finding ``k`` is present."""
+        return float(self.present[:, k].mean())
+
+    def percentile(self, k: int, value: float) -> float:
+        """Percent of normal films whose score for finding ``k`` is below ``value`` (ties half)."""
+        col = self.score[:, k]
+        return float(100.0 * ((col < value).mean() + 0.5 * (col == value).mean()))
+
+
 def judge_pathology(prompt: str, labels: Sequence[str], score: np.ndarray, present: np.ndarray,
-                    task: str = "") -> CheckResult:
+                    task: str = "", reference: NormalReference | None = None) -> CheckResult:
     """Verdict for one image from its calibrated scores and presence flags (aligned with labels)."""
     name = "xrv.pathology"
     labels = list(labels)
@@ -67,10 +96,19 @@ def judge_pathology(prompt: str, labels: Sequence[str], score: np.ndarray, prese
         vals = [scores[r] for r in req]
         missing = [r for r in req if r not in found]
         value = float(min(v for v in vals if v is not None))
+        note = ""
+        if reference is not None and len(reference.score):
+            idx = {r: labels.index(r) for r in req}
+            extra["reference_rate"] = {r: round(reference.rate(k), 4) for r, k in idx.items()}
+            extra["reference_percentile"] = {r: round(reference.percentile(k, float(score[k])), 1)
+                                             for r, k in idx.items()}
+            weak = [r for r in req if r in found and extra["reference_percentile"][r] < 50.0]
+            if weak:
+                note = f" (but scored below the median of {len(reference.score)} normal films: {', '.join(weak)})"
         if missing:
             return CheckResult.judge(name, value, False, f"requested {', '.join(req)}; not found: "
                                      f"{', '.join(missing)}", **extra)
-        return CheckResult.judge(name, value, True, f"requested {', '.join(req)}: present", **extra)
+        return CheckResult.judge(name, value, True, f"requested {', '.join(req)}: present{note}", **extra)
     if normal:
         value = float(np.nanmax(score)) if np.isfinite(score).any() else None
         if found:
@@ -110,8 +148,40 @@ def pathology_batch(images: list[LoadedImage], ctx: CheckContext) -> list[CheckR
             im.cache["xrv.densenet_logits"] = lg
     logits = np.stack([im.cache["xrv.densenet_logits"] for im in images])
     score, present = bx.pathology_scores(logits, bx.op_thresholds(variant))
-    return [judge_pathology(im.meta.prompt, labels, s, p, im.meta.task)
+    ref = _normal_reference(ctx, model, variant)
+    return [judge_pathology(im.meta.prompt, labels, s, p, im.meta.task, ref)
             for im, s, p in zip(images, score, present)]
+
+
+def _normal_reference(ctx: CheckContext, model: Any, variant: str) -> NormalReference | None:
+    """Scores of the ``normal_reference`` films (option), computed once per run."""
+    folder = ctx.config.option("xrv.pathology", "normal_reference", None)
+    if not folder:
+        return None
+
+    def build() -> NormalReference:
+        from ..backbones import xrv as bx
+        from ..io import LoadError, discover, load_image
+
+        logits: list[np.ndarray] = []
+        metas = [m for m in discover(folder, hash_files=False) if not m.refused]
+        bs = max(1, ctx.config.batch_size)
+        for i in range(0, len(metas), bs):
+            chunk = []
+            for m in metas[i:i + bs]:
+                try:
+                    chunk.append(load_image(m, ctx.config))
+                except LoadError as exc:
+                    log.warning("normal reference %s skipped: %s", m.path, exc)
+            if chunk:
+                logits.append(bx.densenet_logits(model, bx.inputs(chunk)))
+        if not logits:
+            raise ValueError(f"xrv.pathology normal_reference {folder!r} holds no decodable image")
+        score, present = bx.pathology_scores(np.concatenate(logits), bx.op_thresholds(variant))
+        log.info("xrv.pathology: %d normal reference films scored", len(score))
+        return NormalReference(np.nan_to_num(score, nan=0.0), present)
+
+    return ctx.model(f"xrv.pathology.normal_reference:{folder}", build)
 
 
 def pathology(image: LoadedImage, ctx: CheckContext) -> CheckResult:
