@@ -201,19 +201,34 @@ def _record_dirs() -> list[Path]:
     return dirs
 
 
+_RECORDS_CACHE: dict[tuple[tuple[str, int], ...], dict[str, WeightRecord]] = {}
+
+
 def records() -> dict[str, WeightRecord]:
-    """Every weights record by name (``models/weights`` plus ``$ANATSCORE_WEIGHT_RECORDS``)."""
+    """Every weights record by name (``models/weights`` plus ``$ANATSCORE_WEIGHT_RECORDS``).
+
+    Parsed once per set of record files (keyed by path and mtime).
+    """
+    files = [f for d in _record_dirs() if d.is_dir() for f in sorted(d.glob("*.json"))]
+    key = tuple((str(f), f.stat().st_mtime_ns) for f in files)
+    cached = _RECORDS_CACHE.get(key)
+    if cached is not None:
+        return dict(cached)
+    out = _parse_records(files)
+    _RECORDS_CACHE.clear()
+    _RECORDS_CACHE[key] = out
+    return dict(out)
+
+
+def _parse_records(files: list[Path]) -> dict[str, WeightRecord]:
     out: dict[str, WeightRecord] = {}
-    for d in _record_dirs():
-        if not d.is_dir():
-            continue
-        for f in sorted(d.glob("*.json")):
-            try:
-                data = json.loads(f.read_text(encoding="utf-8"))
-                rec = _parse_record(data, str(f))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise WeightsError(f"weights record {f} is malformed: {exc}") from exc
-            out[rec.name] = rec
+    for f in files:
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+            rec = _parse_record(data, str(f))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WeightsError(f"weights record {f} is malformed: {exc}") from exc
+        out[rec.name] = rec
     return out
 
 

@@ -64,8 +64,9 @@ def test_jsonl_manifest(tmp_path: Path) -> None:
 def test_unknown_vocabulary_is_a_row_error_not_a_crash(tmp_path: Path) -> None:
     _png(tmp_path / "a.png", 1)
     _png(tmp_path / "b.png", 2)
-    _csv(tmp_path, "path,modality,region,refused\na.png,xray,toe,\nb.png,xray,knee,maybe\n")
+    _csv(tmp_path, "path,modality,region,refused\n./a.png,xray,toe,\nb.png,xray,knee,maybe\n")
     metas = _by_id(discover(tmp_path))
+    assert sorted(metas) == ["a.png", "b.png"]  # the bad row's file is not scored a second time
     err = metas["a.png"].extra["load_error"]
     assert err.startswith("manifest line 2: unknown region 'toe'; expected one of: head, chest")
     assert "refused: expected true/false, got 'maybe'" in metas["b.png"].extra["load_error"]

@@ -169,6 +169,11 @@ def _row_meta(root: Path, row: ManifestRow, listed: set[Path], aux: set[Path],
     image_id = row.path or f"refused#line={row.line}"
     safe = {k: v for k, v in fields.items() if k not in ("original", "mask")}
     if row.error:
+        if row.path:
+            target, _ = inside(root, row.path)
+            if target is not None:  # same id as the file itself, so it is not scored twice
+                listed.add(target)
+                image_id = rel_posix(root, target)
         meta = _error_meta(image_id, row.error)
         meta.extra["manifest_line"] = row.line
         return meta
