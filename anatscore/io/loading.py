@@ -20,8 +20,9 @@ What comes out, whatever went in (see the README's "Inputs" section):
   decoded alone. ``EvalConfig.dicom_frames="all"`` makes :func:`~anatscore.io.discover.discover`
   emit one record per DICOM frame (``image_id`` ``path#frame=N``); the default ``"first"`` scores
   frame 0 and records the frame count in ``info["n_frames"]``.
-- ``colour``: uint8 (H, W, 3) for colour sources (16-bit colour is scaled to 8 bits), ``None``
-  for single-channel sources. Alpha is dropped (the colour values are kept as stored) and
+- ``colour``: uint8 (H, W, 3) for colour sources (16-bit colour is scaled to 8 bits; 16-bit
+  colour PNGs reach us already at 8 bits because Pillow decodes them so, noted in
+  ``info["precision_note"]``), ``None`` for single-channel sources. Alpha is dropped (the colour values are kept as stored) and
   ``info["alpha_min"]`` records the smallest alpha.
 
 Bad input raises :class:`LoadError` with a human reason: missing, zero-byte, not an image
@@ -278,7 +279,17 @@ def _decode_pil(path: Path, config: EvalConfig, frame: int) -> _Decoded:
         info: dict[str, Any] = {"mode": im.mode, "n_frames": n_frames, "frame": frame}
         grey, colour, info2 = _pil_to_arrays(im, fmt)
     info.update(info2)
+    if fmt == "png" and _png_16bit_colour(path):
+        # Pillow decodes 16-bit-per-channel colour PNGs to 8 bits per channel (known limitation)
+        info["precision_note"] = "16-bit colour PNG decoded at 8 bits per channel (Pillow)"
     return _Decoded(grey=grey, colour=colour, fmt=fmt, info=info)
+
+
+def _png_16bit_colour(path: Path) -> bool:
+    """True for a PNG whose IHDR says 16 bits per sample with colour (types 2 RGB, 6 RGBA)."""
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    return len(head) == 26 and head[12:16] == b"IHDR" and head[24] == 16 and head[25] in (2, 6)
 
 
 def _pil_bit_depth(im: Any, fmt: str) -> int:
