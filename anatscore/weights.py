@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -689,7 +690,8 @@ def _install_folder(rec: WeightRecord, staged: Path, source: str) -> dict[str, A
         _unlink(staged)
 
 
-_NETWORK_ERRORS = (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError)
+_NETWORK_ERRORS = (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
+                   http.client.HTTPException)
 
 
 def _fetch(url: str, dest: Path, progress: bool, timeout: float = 60.0) -> None:
@@ -706,20 +708,25 @@ def _fetch(url: str, dest: Path, progress: bool, timeout: float = 60.0) -> None:
                            desc=Path(urllib.parse.urlparse(url).path).name, leave=False)
             except ImportError:
                 bar = None
+        got = 0
         try:
             while True:
                 chunk = resp.read(_CHUNK)
                 if not chunk:
                     break
                 out.write(chunk)
+                got += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
         finally:
             if bar is not None:
                 bar.close()
+        if total is not None and total.isdigit() and got != int(total):
+            raise http.client.IncompleteRead(b"", int(total) - got)
 
 
-def download(name: str, *, url: str | None = None, progress: bool = False) -> dict[str, Any]:
+def download(name: str, *, url: str | None = None, progress: bool = False,
+             trust_pickle: bool = False) -> dict[str, Any]:
     """Download record ``name`` from its URL(s) (or ``url``), verify and install it.
 
     The file goes to a temporary ``*.part`` file inside the cache folder, is hash-checked and
@@ -744,7 +751,7 @@ def download(name: str, *, url: str | None = None, progress: bool = False) -> di
             _fetch(u, tmp, progress)
         except _NETWORK_ERRORS as exc:
             _unlink(tmp)
-            reason = getattr(exc, "reason", exc)
+            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
             if not isinstance(exc, urllib.error.HTTPError):
                 offline = True
             errors.append(f"{u}: {reason}")
@@ -754,7 +761,7 @@ def download(name: str, *, url: str | None = None, progress: bool = False) -> di
             raise
         file_name = Path(urllib.parse.urlparse(u).path).name
         official = u in rec.urls
-        return _install_file(rec, tmp, source=u, trusted_source=official, trust_pickle=False,
+        return _install_file(rec, tmp, source=u, trusted_source=official, trust_pickle=trust_pickle,
                              original_name=file_name)
     _cleanup_empty(name)
     hint = (" This machine looks offline: fetch the file on a connected machine and run "
