@@ -142,6 +142,7 @@ class WeightRecord:
     homepage: str = ""
     preprocessing: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # the JSON file it came from
+    extra: dict[str, Any] = field(default_factory=dict)  # other keys, e.g. "open_clip_name"
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -186,8 +187,15 @@ def _parse_record(d: dict[str, Any], source: str) -> WeightRecord:
         ignore_keys=tuple(d.get("ignore_keys", ())), optional_keys=tuple(d.get("optional_keys", ())),
         layout=str(d.get("layout", "file")), weights_file=str(d.get("weights_file", "")),
         homepage=str(d.get("homepage", "")), preprocessing=dict(d.get("preprocessing") or {}),
-        source=source,
+        source=source, extra={k: v for k, v in d.items() if k not in _RECORD_KEYS},
     )
+
+
+_RECORD_KEYS = frozenset({
+    "name", "summary", "licence", "variants", "architecture", "architecture_kwargs",
+    "architecture_fallback", "fallback_kwargs", "converter", "strict", "strip_prefix", "ignore_keys",
+    "optional_keys", "layout", "weights_file", "homepage", "preprocessing",
+})
 
 
 def _record_dirs() -> list[Path]:
