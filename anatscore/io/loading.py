@@ -371,8 +371,9 @@ def _decode_tiff(path: Path, config: EvalConfig, frame: int) -> _Decoded:
         return dec
     except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
         msg = str(exc)
-        if "truncat" in msg.lower() or "out of range" in msg.lower() or isinstance(exc, (IndexError,)):
-            raise LoadError(f"truncated or corrupt TIFF: {msg}") from exc
+        low = msg.lower()
+        if "truncat" in low or "failed to read" in low or "out of range" in low or isinstance(exc, IndexError):
+            raise LoadError(f"truncated TIFF: {msg}") from exc
         raise LoadError(f"corrupt TIFF: {msg}") from exc
     info: dict[str, Any] = {"n_frames": n_frames, "frame": frame, "bit_depth": bits,
                             "tiff_shape": list(shape), "photometric": photometric}
