@@ -331,3 +331,22 @@ def test_png_16bit_colour_is_flagged(tmp_path: Path) -> None:
     im = load_image(_meta(f))
     assert "decoded at 8 bits" in im.info["precision_note"]
     np.testing.assert_array_equal(im.colour, (a.astype(np.int64) >> 8).astype(np.uint8))
+
+
+def test_dicom_voi_lut_sequence(tmp_path: Path) -> None:
+    """A VOI LUT Sequence is applied (preferred over a window) and mapped by the LUT's range."""
+    from pydicom.dataset import Dataset
+
+    stored = (np.arange(16 * 16).reshape(16, 16) % 64).astype(np.uint16)
+    f = _dicom(tmp_path / "lut.dcm", stored, BitsStored=6, WindowCenter=10, WindowWidth=4)
+    ds = pydicom.dcmread(f)
+    item = Dataset()
+    lut = (np.arange(64) ** 2 // 8 + 100).astype(np.uint16)  # a non-linear LUT, 100..596
+    item.LUTDescriptor = [64, 0, 16]
+    item.LUTData = lut.astype("<u2").tobytes()  # stored as OW, as many modalities write it
+    ds.VOILUTSequence = [item]
+    ds.save_as(f)
+    im = load_image(_meta(f))
+    expected = (lut[stored].astype(np.float64) - lut.min()) / (lut.max() - lut.min())
+    np.testing.assert_allclose(im.grey, expected, atol=1e-6)
+    assert "VOI (LUT)" in im.info["intensity_mapping"]

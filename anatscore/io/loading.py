@@ -529,7 +529,12 @@ def _voi_output_range(ds: Any) -> tuple[float, float]:
     """
     seq = ds.get("VOILUTSequence")
     if seq:
-        data = np.asarray(seq[0].LUTData, dtype=np.float64)
+        # pass the LUT's whole input domain through pydicom's own apply_voi (LUTData may be
+        # stored as US values or as OW bytes; pydicom knows how to read both)
+        from pydicom.pixels import apply_voi
+
+        n, first = int(seq[0].LUTDescriptor[0]) or 65536, int(seq[0].LUTDescriptor[1])
+        data = np.asarray(apply_voi(np.arange(first, first + n), ds), dtype=np.float64)
         return float(data.min()), float(data.max())
     if ds.get("ModalityLUTSequence"):
         bits = int(ds.ModalityLUTSequence[0].LUTDescriptor[2])
