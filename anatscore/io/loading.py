@@ -469,6 +469,7 @@ def _decode_dicom(path: Path, config: EvalConfig, frame: int) -> _Decoded:
         arr = pixel_array(ds, index=frame if n_frames > 1 else None)
     except Exception as exc:  # noqa: BLE001 - every pixel-decoder failure becomes a reason
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = msg.split(" - ")[0]  # pydicom appends generic advice after " - "
         low = msg.lower()
         if "plugin" in low or "unable to decode" in low or "no pixel data handlers" in low:
             raise LoadError(f"cannot decode DICOM pixel data ({info['transfer_syntax']}): {msg}") from exc
