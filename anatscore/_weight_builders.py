@@ -10,7 +10,6 @@ exist. None of these download anything.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 

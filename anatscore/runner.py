@@ -179,7 +179,7 @@ class Runner:
             for name in chk.spec.weights():
                 try:
                     weights.local_path(name)
-                except weights.WeightsMissingError as exc:
+                except weights.WeightsError as exc:  # missing, or (a registry bug) unknown record
                     chk.unavailable = f"weights not installed: {exc}"
                     log.warning("check %s will be not applicable: %s", chk.spec.name, exc)
                     break

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -141,6 +142,7 @@ class WeightRecord:
     homepage: str = ""
     preprocessing: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # the JSON file it came from
+    extra: dict[str, Any] = field(default_factory=dict)  # other keys, e.g. "open_clip_name"
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -185,8 +187,15 @@ def _parse_record(d: dict[str, Any], source: str) -> WeightRecord:
         ignore_keys=tuple(d.get("ignore_keys", ())), optional_keys=tuple(d.get("optional_keys", ())),
         layout=str(d.get("layout", "file")), weights_file=str(d.get("weights_file", "")),
         homepage=str(d.get("homepage", "")), preprocessing=dict(d.get("preprocessing") or {}),
-        source=source,
+        source=source, extra={k: v for k, v in d.items() if k not in _RECORD_KEYS},
     )
+
+
+_RECORD_KEYS = frozenset({
+    "name", "summary", "licence", "variants", "architecture", "architecture_kwargs",
+    "architecture_fallback", "fallback_kwargs", "converter", "strict", "strip_prefix", "ignore_keys",
+    "optional_keys", "layout", "weights_file", "homepage", "preprocessing",
+})
 
 
 def _record_dirs() -> list[Path]:
@@ -201,19 +210,34 @@ def _record_dirs() -> list[Path]:
     return dirs
 
 
+_RECORDS_CACHE: dict[tuple[tuple[str, int], ...], dict[str, WeightRecord]] = {}
+
+
 def records() -> dict[str, WeightRecord]:
-    """Every weights record by name (``models/weights`` plus ``$ANATSCORE_WEIGHT_RECORDS``)."""
+    """Every weights record by name (``models/weights`` plus ``$ANATSCORE_WEIGHT_RECORDS``).
+
+    Parsed once per set of record files (keyed by path and mtime).
+    """
+    files = [f for d in _record_dirs() if d.is_dir() for f in sorted(d.glob("*.json"))]
+    key = tuple((str(f), f.stat().st_mtime_ns) for f in files)
+    cached = _RECORDS_CACHE.get(key)
+    if cached is not None:
+        return dict(cached)
+    out = _parse_records(files)
+    _RECORDS_CACHE.clear()
+    _RECORDS_CACHE[key] = out
+    return dict(out)
+
+
+def _parse_records(files: list[Path]) -> dict[str, WeightRecord]:
     out: dict[str, WeightRecord] = {}
-    for d in _record_dirs():
-        if not d.is_dir():
-            continue
-        for f in sorted(d.glob("*.json")):
-            try:
-                data = json.loads(f.read_text(encoding="utf-8"))
-                rec = _parse_record(data, str(f))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise WeightsError(f"weights record {f} is malformed: {exc}") from exc
-            out[rec.name] = rec
+    for f in files:
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+            rec = _parse_record(data, str(f))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WeightsError(f"weights record {f} is malformed: {exc}") from exc
+        out[rec.name] = rec
     return out
 
 
@@ -674,7 +698,8 @@ def _install_folder(rec: WeightRecord, staged: Path, source: str) -> dict[str, A
         _unlink(staged)
 
 
-_NETWORK_ERRORS = (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError)
+_NETWORK_ERRORS = (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError,
+                   http.client.HTTPException)
 
 
 def _fetch(url: str, dest: Path, progress: bool, timeout: float = 60.0) -> None:
@@ -691,20 +716,25 @@ def _fetch(url: str, dest: Path, progress: bool, timeout: float = 60.0) -> None:
                            desc=Path(urllib.parse.urlparse(url).path).name, leave=False)
             except ImportError:
                 bar = None
+        got = 0
         try:
             while True:
                 chunk = resp.read(_CHUNK)
                 if not chunk:
                     break
                 out.write(chunk)
+                got += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
         finally:
             if bar is not None:
                 bar.close()
+        if total is not None and total.isdigit() and got != int(total):
+            raise http.client.IncompleteRead(b"", int(total) - got)
 
 
-def download(name: str, *, url: str | None = None, progress: bool = False) -> dict[str, Any]:
+def download(name: str, *, url: str | None = None, progress: bool = False,
+             trust_pickle: bool = False) -> dict[str, Any]:
     """Download record ``name`` from its URL(s) (or ``url``), verify and install it.
 
     The file goes to a temporary ``*.part`` file inside the cache folder, is hash-checked and
@@ -729,7 +759,7 @@ def download(name: str, *, url: str | None = None, progress: bool = False) -> di
             _fetch(u, tmp, progress)
         except _NETWORK_ERRORS as exc:
             _unlink(tmp)
-            reason = getattr(exc, "reason", exc)
+            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
             if not isinstance(exc, urllib.error.HTTPError):
                 offline = True
             errors.append(f"{u}: {reason}")
@@ -739,7 +769,7 @@ def download(name: str, *, url: str | None = None, progress: bool = False) -> di
             raise
         file_name = Path(urllib.parse.urlparse(u).path).name
         official = u in rec.urls
-        return _install_file(rec, tmp, source=u, trusted_source=official, trust_pickle=False,
+        return _install_file(rec, tmp, source=u, trusted_source=official, trust_pickle=trust_pickle,
                              original_name=file_name)
     _cleanup_empty(name)
     hint = (" This machine looks offline: fetch the file on a connected machine and run "

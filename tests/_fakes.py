@@ -34,7 +34,7 @@ FAKE_CHECKS: tuple[CheckSpec, ...] = (
 SLOW_CHECK = CheckSpec(name="fake.slow", summary="hangs on one image (resume test)", target="_fakes:slow",
                        group="fake")
 WEIGHTS_CHECK = CheckSpec(name="fake.model", summary="needs weights that are not installed",
-                          target="_fakes:mean", needs=("weights:no-such-weights",), group="fake")
+                          target="_fakes:mean", needs=("weights:xrv-pspnet",), group="fake")
 
 
 def infer(image: LoadedImage, ctx: Any) -> CheckResult:
@@ -91,13 +91,16 @@ def install_plain(extra: tuple[CheckSpec, ...] = ()) -> None:
 
 
 def write_pngs(folder: Path, n: int, size: int = 32, seed: int = 0) -> list[Path]:
-    """``n`` small grey PNGs with known means (image i has constant value 10*i % 256)."""
+    """``n`` small grey PNGs with known means: image i is ``10*i`` on its top half and ``10*i + 2``
+    on its bottom half (mean ``10*i + 1``; not constant, since the loader refuses constant images)."""
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for i in range(n):
         p = folder / f"img_{i:03d}.png"
-        Image.fromarray(np.full((size, size), (10 * i) % 256, np.uint8)).save(p)
+        arr = np.full((size, size), (10 * i) % 250, np.uint8)
+        arr[size // 2 :] += 2
+        Image.fromarray(arr).save(p)
         out.append(p)
     return out

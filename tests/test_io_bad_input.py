@@ -68,6 +68,16 @@ def test_truncated_png_and_jpeg(tmp_path: Path) -> None:
     assert "truncated" in _reason(tmp_path / "cut.jpg")
 
 
+def test_truncated_and_corrupt_tiff(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    tifffile.imwrite(tmp_path / "ok.tif", rng.integers(0, 65535, (200, 300), dtype=np.uint16))
+    data = (tmp_path / "ok.tif").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[: len(data) // 2])
+    assert _reason(tmp_path / "cut.tif").startswith("truncated TIFF")
+    (tmp_path / "hdr.tif").write_bytes(data[:8] + b"\xff" * 100)
+    assert _reason(tmp_path / "hdr.tif").startswith("corrupt TIFF")
+
+
 def test_corrupt_png_data(tmp_path: Path) -> None:
     data = bytearray(_noise_png(tmp_path / "ok.png").read_bytes())
     idat = data.find(b"IDAT")

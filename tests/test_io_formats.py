@@ -310,3 +310,43 @@ def test_load_check_record(tmp_path: Path) -> None:
     res = load_check(load_image(_meta(tmp_path / "x.png")), None)
     assert res.passed is True and res.check == "load"
     assert "9x8 png" in res.reason and "16-bit" in res.reason
+
+
+def test_png_16bit_colour_is_flagged(tmp_path: Path) -> None:
+    """Pillow decodes 16-bit colour PNGs at 8 bits per channel; the loss is recorded, and the
+    8-bit values are the high bytes of the 16-bit samples."""
+    import struct
+    import zlib
+
+    h, w = 4, 5
+    a = (np.arange(h * w * 3).reshape(h, w, 3) * 1000).astype(">u2")
+    raw = b"".join(b"\x00" + a[i].tobytes() for i in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    f = tmp_path / "rgb16.png"
+    f.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+                  + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    im = load_image(_meta(f))
+    assert "decoded at 8 bits" in im.info["precision_note"]
+    np.testing.assert_array_equal(im.colour, (a.astype(np.int64) >> 8).astype(np.uint8))
+
+
+def test_dicom_voi_lut_sequence(tmp_path: Path) -> None:
+    """A VOI LUT Sequence is applied (preferred over a window) and mapped by the LUT's range."""
+    from pydicom.dataset import Dataset
+
+    stored = (np.arange(16 * 16).reshape(16, 16) % 64).astype(np.uint16)
+    f = _dicom(tmp_path / "lut.dcm", stored, BitsStored=6, WindowCenter=10, WindowWidth=4)
+    ds = pydicom.dcmread(f)
+    item = Dataset()
+    lut = (np.arange(64) ** 2 // 8 + 100).astype(np.uint16)  # a non-linear LUT, 100..596
+    item.LUTDescriptor = [64, 0, 16]
+    item.LUTData = lut.astype("<u2").tobytes()  # stored as OW, as many modalities write it
+    ds.VOILUTSequence = [item]
+    ds.save_as(f)
+    im = load_image(_meta(f))
+    expected = (lut[stored].astype(np.float64) - lut.min()) / (lut.max() - lut.min())
+    np.testing.assert_allclose(im.grey, expected, atol=1e-6)
+    assert "VOI (LUT)" in im.info["intensity_mapping"]

@@ -64,8 +64,9 @@ def test_jsonl_manifest(tmp_path: Path) -> None:
 def test_unknown_vocabulary_is_a_row_error_not_a_crash(tmp_path: Path) -> None:
     _png(tmp_path / "a.png", 1)
     _png(tmp_path / "b.png", 2)
-    _csv(tmp_path, "path,modality,region,refused\na.png,xray,toe,\nb.png,xray,knee,maybe\n")
+    _csv(tmp_path, "path,modality,region,refused\n./a.png,xray,toe,\nb.png,xray,knee,maybe\n")
     metas = _by_id(discover(tmp_path))
+    assert sorted(metas) == ["a.png", "b.png"]  # the bad row's file is not scored a second time
     err = metas["a.png"].extra["load_error"]
     assert err.startswith("manifest line 2: unknown region 'toe'; expected one of: head, chest")
     assert "refused: expected true/false, got 'maybe'" in metas["b.png"].extra["load_error"]
@@ -214,3 +215,22 @@ def test_real_folder_discovers_and_loads(shared_data: Path) -> None:
     ok = [load_image(m) for m in metas]
     assert all(im.grey.shape[0] > 100 for im in ok)
     assert os.path.commonpath([m.abspath for m in metas]) == str(root.resolve())
+
+
+def test_manifest_given_in_memory_or_elsewhere(tmp_path: Path) -> None:
+    import pandas as pd
+
+    _png(tmp_path / "imgs/a.png", 1)
+    _png(tmp_path / "imgs/b.png", 2)
+    df = pd.DataFrame({"path": ["a.png", "b.png"], "region": ["Hip", None], "seed": [1.0, float("nan")]})
+    metas = _by_id(discover(tmp_path / "imgs", manifest=df))
+    assert (metas["a.png"].region, metas["a.png"].seed) == ("pelvis", "1")
+    assert (metas["b.png"].region, metas["b.png"].seed) == ("", "")
+    metas = _by_id(discover(tmp_path / "imgs", manifest=[{"path": "b.png", "modality": "us"}]))
+    assert metas["b.png"].modality == "us" and metas["a.png"].modality == ""
+    (tmp_path / "m.jsonl").write_text(json.dumps({"path": "a.png", "view": "LAT"}) + "\n")
+    assert _by_id(discover(tmp_path / "imgs", manifest=tmp_path / "m.jsonl"))["a.png"].view == "lateral"
+    with pytest.raises(ManifestError, match="does not exist"):
+        discover(tmp_path / "imgs", manifest=tmp_path / "nope.csv")
+    with pytest.raises(ManifestError, match="no 'path' column"):
+        discover(tmp_path / "imgs", manifest=[{"file": "a.png"}])

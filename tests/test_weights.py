@@ -305,3 +305,16 @@ def test_openai_clip_conversion_round_trip() -> None:
     assert out["visual.conv1.weight"].dtype == torch.float32
     # OpenAI's tensors are fp16: the round trip through open_clip's converter rounds to fp16
     torch.testing.assert_close(out["visual.conv1.weight"], ref["visual.conv1.weight"], atol=1e-3, rtol=1e-3)
+
+
+def test_pickled_download_trusted_only_from_record_url(tmp_path: Path, recdir: Path) -> None:
+    whole = tmp_path / "whole.pt"
+    torch.save(torch.nn.Linear(4, 2), whole)
+    mirror = tmp_path / "mirror.pt"
+    mirror.write_bytes(whole.read_bytes())
+    _record(recdir, "tiny", format="pickled_module", urls=[whole.as_uri()])
+    with pytest.raises(weights.WeightsError, match="--trust-pickle"):
+        weights.download("tiny", url=mirror.as_uri())  # a mirror is not the record's source
+    assert _cache_files("tiny") == []
+    info = weights.download("tiny")  # the record's own URL: unpickled once, converted
+    assert info["converted"] and set(weights.load_state_dict("tiny")) == {"weight", "bias"}

@@ -26,6 +26,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     pd = wsub.add_parser("download", help="download, verify and cache a record's file")
     pd.add_argument("name")
     pd.add_argument("--url", help="download from this URL (a mirror, or file://) instead of the record's")
+    pd.add_argument("--trust-pickle", action="store_true",
+                    help="with --url: allow unpickling a whole pickled model whose hash the record does not pin")
     pd.add_argument("--json", action="store_true")
     pd.set_defaults(func=_download)
     pi = wsub.add_parser("import", help="install a file obtained elsewhere (air-gapped machines)")
@@ -125,7 +127,8 @@ def _report(info: dict[str, Any], args: argparse.Namespace, verb: str) -> int:
 def _download(args: argparse.Namespace) -> int:
     from .. import weights
 
-    info = weights.download(args.name, url=args.url, progress=sys.stderr.isatty())
+    info = weights.download(args.name, url=args.url, progress=sys.stderr.isatty(),
+                            trust_pickle=args.trust_pickle)
     return _report(info, args, "downloaded")
 
 

@@ -35,9 +35,11 @@ from .manifest import (
     read_manifest,
     read_png_text,
     read_sidecar,
+    records_to_rows,
     rel_posix,
     safe_listdir_files,
     sidecar_for,
+    validate_rows,
 )
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,7 @@ def _is_image_file(p: Path) -> bool:
 def discover(
     root: str | os.PathLike[str],
     *,
-    manifest: str | os.PathLike[str] | None = None,
+    manifest: str | os.PathLike[str] | Any = None,
     dicom_frames: str = "first",
     hash_files: bool = True,
 ) -> list[ImageMeta]:
@@ -78,7 +80,8 @@ def discover(
 
     Args:
         root: the input folder (a single image file is accepted too).
-        manifest: an explicit manifest file; default ``root/manifest.csv|jsonl`` if present.
+        manifest: an explicit manifest: a ``.csv``/``.jsonl`` file, a pandas DataFrame or a list
+            of dicts (same columns); default ``root/manifest.csv|jsonl`` if present.
         dicom_frames: ``"first"`` (one record per file) or ``"all"`` (one per DICOM frame).
         hash_files: compute ``sha256`` (the default; turn off only for quick listings).
 
@@ -91,8 +94,17 @@ def discover(
         raise FileNotFoundError(f"input folder {root_p} does not exist")
     if root_p.is_file():
         return [_file_meta(root_p.parent, root_p, hash_files)]
-    mpath = Path(manifest) if manifest is not None else find_manifest(root_p)
-    rows = read_manifest(root_p, mpath) if mpath is not None else []
+    mpath: Optional[Path] = None
+    if manifest is None:
+        mpath = find_manifest(root_p)
+        rows = read_manifest(root_p, mpath) if mpath is not None else []
+    elif isinstance(manifest, (str, os.PathLike)):
+        mpath = Path(manifest)
+        if not mpath.is_file():
+            raise ManifestError(f"manifest file {mpath} does not exist")
+        rows = read_manifest(root_p, mpath)
+    else:
+        rows = validate_rows(records_to_rows(manifest))
 
     records: list[ImageMeta] = []
     listed: set[Path] = set()
@@ -169,6 +181,11 @@ def _row_meta(root: Path, row: ManifestRow, listed: set[Path], aux: set[Path],
     image_id = row.path or f"refused#line={row.line}"
     safe = {k: v for k, v in fields.items() if k not in ("original", "mask")}
     if row.error:
+        if row.path:
+            target, _ = inside(root, row.path)
+            if target is not None:  # same id as the file itself, so it is not scored twice
+                listed.add(target)
+                image_id = rel_posix(root, target)
         meta = _error_meta(image_id, row.error)
         meta.extra["manifest_line"] = row.line
         return meta

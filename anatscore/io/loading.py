@@ -20,8 +20,9 @@ What comes out, whatever went in (see the README's "Inputs" section):
   decoded alone. ``EvalConfig.dicom_frames="all"`` makes :func:`~anatscore.io.discover.discover`
   emit one record per DICOM frame (``image_id`` ``path#frame=N``); the default ``"first"`` scores
   frame 0 and records the frame count in ``info["n_frames"]``.
-- ``colour``: uint8 (H, W, 3) for colour sources (16-bit colour is scaled to 8 bits), ``None``
-  for single-channel sources. Alpha is dropped (the colour values are kept as stored) and
+- ``colour``: uint8 (H, W, 3) for colour sources (16-bit colour is scaled to 8 bits; 16-bit
+  colour PNGs reach us already at 8 bits because Pillow decodes them so, noted in
+  ``info["precision_note"]``), ``None`` for single-channel sources. Alpha is dropped (the colour values are kept as stored) and
   ``info["alpha_min"]`` records the smallest alpha.
 
 Bad input raises :class:`LoadError` with a human reason: missing, zero-byte, not an image
@@ -278,7 +279,17 @@ def _decode_pil(path: Path, config: EvalConfig, frame: int) -> _Decoded:
         info: dict[str, Any] = {"mode": im.mode, "n_frames": n_frames, "frame": frame}
         grey, colour, info2 = _pil_to_arrays(im, fmt)
     info.update(info2)
+    if fmt == "png" and _png_16bit_colour(path):
+        # Pillow decodes 16-bit-per-channel colour PNGs to 8 bits per channel (known limitation)
+        info["precision_note"] = "16-bit colour PNG decoded at 8 bits per channel (Pillow)"
     return _Decoded(grey=grey, colour=colour, fmt=fmt, info=info)
+
+
+def _png_16bit_colour(path: Path) -> bool:
+    """True for a PNG whose IHDR says 16 bits per sample with colour (types 2 RGB, 6 RGBA)."""
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    return len(head) == 26 and head[12:16] == b"IHDR" and head[24] == 16 and head[25] in (2, 6)
 
 
 def _pil_bit_depth(im: Any, fmt: str) -> int:
@@ -360,8 +371,9 @@ def _decode_tiff(path: Path, config: EvalConfig, frame: int) -> _Decoded:
         return dec
     except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
         msg = str(exc)
-        if "truncat" in msg.lower() or "out of range" in msg.lower() or isinstance(exc, (IndexError,)):
-            raise LoadError(f"truncated or corrupt TIFF: {msg}") from exc
+        low = msg.lower()
+        if "truncat" in low or "failed to read" in low or "out of range" in low or isinstance(exc, IndexError):
+            raise LoadError(f"truncated TIFF: {msg}") from exc
         raise LoadError(f"corrupt TIFF: {msg}") from exc
     info: dict[str, Any] = {"n_frames": n_frames, "frame": frame, "bit_depth": bits,
                             "tiff_shape": list(shape), "photometric": photometric}
@@ -457,6 +469,7 @@ def _decode_dicom(path: Path, config: EvalConfig, frame: int) -> _Decoded:
         arr = pixel_array(ds, index=frame if n_frames > 1 else None)
     except Exception as exc:  # noqa: BLE001 - every pixel-decoder failure becomes a reason
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        msg = msg.split(" - ")[0]  # pydicom appends generic advice after " - "
         low = msg.lower()
         if "plugin" in low or "unable to decode" in low or "no pixel data handlers" in low:
             raise LoadError(f"cannot decode DICOM pixel data ({info['transfer_syntax']}): {msg}") from exc
@@ -517,7 +530,12 @@ def _voi_output_range(ds: Any) -> tuple[float, float]:
     """
     seq = ds.get("VOILUTSequence")
     if seq:
-        data = np.asarray(seq[0].LUTData, dtype=np.float64)
+        # pass the LUT's whole input domain through pydicom's own apply_voi (LUTData may be
+        # stored as US values or as OW bytes; pydicom knows how to read both)
+        from pydicom.pixels import apply_voi
+
+        n, first = int(seq[0].LUTDescriptor[0]) or 65536, int(seq[0].LUTDescriptor[1])
+        data = np.asarray(apply_voi(np.arange(first, first + n), ds), dtype=np.float64)
         return float(data.min()), float(data.max())
     if ds.get("ModalityLUTSequence"):
         bits = int(ds.ModalityLUTSequence[0].LUTDescriptor[2])

@@ -136,13 +136,34 @@ def rel_posix(root: Path, p: Path) -> str:
 
 
 def read_manifest(root: Path, manifest: Path) -> list[ManifestRow]:
-    """Validate every row of ``manifest`` (paths relative to ``root``).
+    """Validate every row of the manifest file ``manifest`` (paths relative to ``root``).
 
     Raises:
         ManifestError: when the file as a whole is unusable (no ``path`` column).
     """
+    return validate_rows(_raw_rows(manifest))
+
+
+def records_to_rows(records: Any) -> list[tuple[int, dict[str, Any]]]:
+    """In-memory manifest (a pandas DataFrame or an iterable of dicts) as numbered raw rows;
+    row numbers count from 1 like the lines after a CSV header would (header = line 1)."""
+    if hasattr(records, "to_dict"):
+        records = records.to_dict("records")
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for i, rec in enumerate(records, start=2):
+        if not isinstance(rec, dict):
+            raise ManifestError(f"manifest row {i - 1} is a {type(rec).__name__}, not a mapping")
+        # pandas gives NaN for empty cells
+        rows.append((i, {k: (None if isinstance(v, float) and v != v else v) for k, v in rec.items()}))
+    if rows and not any("path" in {str(k).strip().lower() for k in r} for _, r in rows):
+        raise ManifestError("the manifest has no 'path' column")
+    return rows
+
+
+def validate_rows(raw_rows: list[tuple[int, dict[str, Any]]]) -> list[ManifestRow]:
+    """Normalise and check numbered raw rows; problems become per-row ``error`` strings."""
     out: list[ManifestRow] = []
-    for line, raw in _raw_rows(manifest):
+    for line, raw in raw_rows:
         if "__error__" in raw:
             out.append(ManifestRow(line=line, path=f"<manifest line {line}>", error=raw["__error__"]))
             continue
