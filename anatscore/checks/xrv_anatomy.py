@@ -45,6 +45,7 @@ PSPNET_KEYS: dict[str, str] = {
 
 VERTEBRAE: tuple[str, ...] = tuple([f"C{i}" for i in range(1, 8)] + [f"T{i}" for i in range(1, 13)]
                                    + [f"L{i}" for i in range(1, 6)])
+_VERTEBRA_SET = frozenset(VERTEBRAE)
 _ORD = {1: "1st", 2: "2nd", 3: "3rd"}
 
 
@@ -263,21 +264,30 @@ def rule_vertebrae(s: Mapping[str, Structure], min_area: float = MIN_AREA / 10) 
 # ------------------------------------------------------------------------------------------
 
 
+#: Images per segmenter forward pass at most: CXAS logits are 159 x 512 x 512 float32 (160 MB)
+#: per image, so the run's batch size is capped here to bound memory.
+SEGMENTER_CHUNK = 4
+
+
 def _segment(images: Sequence[LoadedImage], ctx: CheckContext, memo_key: str, model_key: str,
              loader: Callable[[str], object], logits_fn: Callable, labels: Sequence[str],
-             keys: Callable[[str], str]) -> list[dict[str, Structure]]:
-    """Run a segmenter once per image over the batch, memoising the structure summaries."""
+             keys: Callable[[str], str], keep: Callable[[str], bool] = lambda k: True) -> list[dict[str, Structure]]:
+    """Run a segmenter once per image over the batch, memoising the summaries of the structures
+    that ``keep`` selects. Mask = sigmoid(logit) > 0.5, i.e. logit > 0."""
     from ..backbones import xrv as bx
 
     todo = [im for im in images if memo_key not in im.cache]
     if todo:
         model = load_once(ctx, model_key, lambda: loader(ctx.device))
-        batch = bx.inputs(todo, bx.SEGMENTER_SIZE)
-        bs = max(1, ctx.config.batch_size)
+        chans = [(c, keys(lab)) for c, lab in enumerate(labels) if keep(keys(lab))]
+        bs = max(1, min(ctx.config.batch_size, SEGMENTER_CHUNK))
         for i in range(0, len(todo), bs):
-            masks = (logits_fn(model, batch[i:i + bs]).sigmoid() > 0.5).cpu().numpy()
-            for im, m in zip(todo[i:i + bs], masks):
-                im.cache[memo_key] = summarise_masks({keys(lab): m[c] for c, lab in enumerate(labels)})
+            chunk = todo[i:i + bs]
+            logits = logits_fn(model, bx.inputs(chunk, bx.SEGMENTER_SIZE))
+            masks = (logits[:, [c for c, _ in chans]] > 0).cpu().numpy()
+            del logits
+            for im, m in zip(chunk, masks):
+                im.cache[memo_key] = summarise_masks({k: m[j] for j, (_, k) in enumerate(chans)})
     return [im.cache[memo_key] for im in images]
 
 
@@ -292,7 +302,7 @@ def cxas_structures(images: Sequence[LoadedImage], ctx: CheckContext) -> list[di
     from ..backbones import xrv as bx
 
     return _segment(images, ctx, "xrv.cxas", "xrv-cxas", bx.load_cxas, bx.cxas_logits, bx.cxas_labels(),
-                    cxas_key)
+                    cxas_key, keep=lambda k: k.startswith("rib_") or k in _VERTEBRA_SET)
 
 
 def _opt(ctx: CheckContext, check: str, key: str, default: object) -> object:
