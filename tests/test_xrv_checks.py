@@ -6,7 +6,6 @@ the network plumbing runs random-weight networks of the real architectures, neve
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +29,11 @@ def _image(grey: np.ndarray, prompt: str = "", task: str = "", view: str = "", i
 
 
 @pytest.fixture(scope="module")
-def jsrt_structures() -> list[tuple[dict, dict, dict]]:
+def jsrt_structures(shared_data: Path) -> list[tuple[dict, dict, dict]]:
     """(original, mirrored with labels by position, dextrocardia) summaries for all 127 JSRT films."""
     from PIL import Image
 
-    root = Path(os.environ.get("ANATSCORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-    root = root / "data" / "real" / "xray" / "chest" / "jsrt_scr" / "masks"
+    root = shared_data / "real" / "xray" / "chest" / "jsrt_scr" / "masks"
     if not (root / "heart").is_dir():
         pytest.skip(f"{root} is absent (JSRT/SCR ground-truth masks)")
     out = []
