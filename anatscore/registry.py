@@ -179,10 +179,9 @@ EXTRACTORS: tuple[ExtractorSpec, ...] = (
     ),
     ExtractorSpec(
         name="clip",
-        summary="open_clip image embeddings, L2-normalised (CMMD; ViT-L-14-336 default, BiomedCLIP selectable)",
+        summary="open_clip image embeddings, L2-normalised (CMMD; OpenAI ViT-L-14-336 default, BiomedCLIP selectable)",
         target="anatscore.features.clip:CLIPExtractor",
         dim=768,
-        needs=("weights:clip-ViT-L-14-336",),
     ),
 )
 

@@ -177,17 +177,24 @@ def test_registry_builds_radiomic_and_identity_changes_with_preprocessing() -> N
 
 def test_xrv_extractor_random_densenet() -> None:
     torch = pytest.importorskip("torch")
-    xrv = pytest.importorskip("torchxrayvision")
-    from anatscore.features.xrv import XRVExtractor, preprocess as xrv_pre
+    pytest.importorskip("torchxrayvision")
+    from anatscore.backbones import xrv as bx
+    from anatscore.features.xrv import XRVExtractor
 
     torch.manual_seed(0)
-    ex = XRVExtractor(model=xrv.models.DenseNet(weights=None), batch_size=2)
+    ex = XRVExtractor(model=bx.build_densenet(), batch_size=2)
     g = np.random.default_rng(0).random((300, 240)).astype(np.float32)
-    x = xrv_pre(g)
-    assert x.shape == (1, 224, 224) and x.min() >= -1024 and x.max() <= 1024
     feats = ex.extract([_img(g), _img(g[::-1].copy()), _img(g.T.copy())])
     assert feats.shape == (3, 1024) and np.all(np.isfinite(feats))
     np.testing.assert_allclose(ex.extract([_img(g)])[0], feats[0], rtol=1e-4, atol=1e-5)
+    assert ex.preprocessing()["variant"] == bx.DENSENET_VARIANT
+
+
+def test_xrv_and_clip_without_weights_fail_with_the_install_command() -> None:
+    from anatscore.weights import WeightsMissingError
+
+    with pytest.raises(WeightsMissingError, match="anatscore weights"):
+        build_extractor("xrv")
 
 
 def test_clip_extractor_random_open_clip() -> None:
@@ -202,9 +209,10 @@ def test_clip_extractor_random_open_clip() -> None:
         vision_cfg=open_clip.CLIPVisionCfg(layers=2, width=64, head_width=32, patch_size=16, image_size=64),
         text_cfg=open_clip.CLIPTextCfg(context_length=16, vocab_size=100, width=32, heads=2, layers=1),
     )
-    ex = CLIPExtractor(model=model, model_name="tiny-test", batch_size=2)
+    transform = open_clip.image_transform(64, is_train=False)
+    ex = CLIPExtractor(model=model, transform=transform, model_name="tiny-test", batch_size=2)
     g = np.random.default_rng(1).random((200, 260)).astype(np.float32)
-    feats = ex.extract([_img(g), _img(1 - g)])
-    assert feats.shape == (2, ex.dim) and ex.dim == 64
-    assert ex.transform(__import__('PIL.Image').Image.fromarray(rgb_uint8(_img(g)))).shape == (3, 64, 64)
+    feats = ex.extract([_img(g), _img(1 - g), _img(g[::-1].copy())])
+    assert feats.shape == (3, 64) and ex.dim == 64
     np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(ex.extract([_img(g)])[0], feats[0], atol=1e-5)  # batch-size independent
