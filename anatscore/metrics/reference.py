@@ -102,16 +102,23 @@ class ReferenceSet:
         return self.features[extractor.name]
 
 
-def _reference_images(ref_dir: Path, overrides: Mapping[str, str]) -> list[Any]:
+def _reference_images(ref_dir: Path, overrides: Mapping[str, str], skipped: list[dict[str, str]]) -> list[Any]:
+    """Discovered reference images (manifest/sidecar metadata, overrides applied), hashed."""
     from ..io.discover import discover
 
-    metas = discover(ref_dir)
-    for m in metas:
+    metas = []
+    for m in discover(ref_dir):
+        why = m.extra.get("load_error") or ("" if m.abspath else "no file") or ("refused" if m.refused else "")
+        if why:
+            skipped.append({"path": m.path, "reason": str(why)})
+            log.warning("reference image %s skipped: %s", m.path, why)
+            continue
         for key in META_FIELDS:
             if overrides.get(key):
                 setattr(m, key, overrides[key])
         if not m.sha256:
             m.sha256 = sha256_file(m.abspath)
+        metas.append(m)
     return metas
 
 
@@ -139,7 +146,8 @@ def featurise_folder(
 
     ref_dir = Path(ref_dir)
     overrides = {k: v for k, v in (overrides or {}).items() if v}
-    metas = _reference_images(ref_dir, overrides)
+    skipped: list[dict[str, str]] = []
+    metas = _reference_images(ref_dir, overrides, skipped)
     if not metas:
         raise ValueError(f"no images found under reference folder {ref_dir}")
     cached: dict[str, ReferenceSet] = {}
@@ -159,7 +167,6 @@ def featurise_folder(
     ids: list[str] = []
     hashes: list[str] = []
     meta: list[dict[str, str]] = []
-    skipped: list[dict[str, str]] = []
     feats: dict[str, list[np.ndarray]] = {ex.name: [] for ex, _ in todo}
     if todo:
         for start in range(0, len(metas), batch_size):
