@@ -202,3 +202,22 @@ def test_fid_chest_halves_far_below_chest_vs_knee_and_us(shared_data: Path, ince
     knee_fid = frechet_distance_features(a, feats(knee[:8]))
     us_fid = frechet_distance_features(a, feats(us[:8]))
     assert knee_fid > 1.5 * halves and us_fid > 1.5 * halves
+
+
+def test_cli_reference_build_and_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from anatscore.cli import main
+
+    _write_pngs(tmp_path / "ref", _phantoms(6, 0.4, 0, "r"))
+    out = tmp_path / "ref.npz"
+    assert main(["reference", "build", str(tmp_path / "ref"), "--out", str(out), "--extractors", "radiomic", "--region", "knee", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary == {"out": str(out), "n": 6, "extractors": ["radiomic"], "skipped": 0}
+    ref = ReferenceSet.load(out)
+    assert ref.features["radiomic"].shape == (6, 51) and {m["region"] for m in ref.meta} == {"knee"}
+    assert main(["reference", "info", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out)["extractors"]["radiomic"]["dim"] == 51
+    # a reference built with other preprocessing is refused, never silently used
+    from anatscore.features import build_extractor
+
+    with pytest.raises(StaleReferenceError):
+        load_reference(out, [build_extractor("radiomic", size=128)])
