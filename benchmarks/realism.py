@@ -62,6 +62,7 @@ def main() -> int:
     ap.add_argument("--max-per-set", type=int, default=10_000)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--compare-n", type=int, default=24, help="images per set for the pytorch-fid comparison")
+    ap.add_argument("--no-table", action="store_true", help="skip the full-set FID/KID table")
     args = ap.parse_args()
     shared = shared_dir()
     weights = shared / "weights" / "inception-2015-12-05-fid-nofc.pth" if shared else None
@@ -80,7 +81,7 @@ def main() -> int:
     feats: dict[str, dict[str, np.ndarray]] = {"inception": {}, "radiomic": {}}
     t_rad = 0.0
     n_total = 0
-    for name, paths in sets.items():
+    for name, paths in ({} if args.no_table else sets).items():
         images = _load(paths)
         feats["inception"][name] = ours_clean.extract(images)
         t0 = time.perf_counter()
@@ -88,28 +89,47 @@ def main() -> int:
         t_rad += time.perf_counter() - t0
         n_total += len(paths)
 
-    # speed and agreement with pytorch-fid: the same files through three pipelines, timed from
-    # file to features (decode included), on --compare-n images per set
+    # agreement with pytorch-fid and speed: the same files through three pipelines, timed from
+    # file to features (decode included), interleaved batch by batch (order rotating) so that
+    # load from other processes on this shared machine hits all three alike
     from pytorch_fid.fid_score import calculate_frechet_distance, get_activations
 
     model = _pytorch_fid_model(str(weights))
     sub = {k: v[: args.compare_n] for k, v in sets.items()}
     n_cmp = sum(len(v) for v in sub.values())
-    timing = {"clean": 0.0, "pytorch-fid": 0.0, "ref": 0.0}
-    cmp_feats: dict[str, dict[str, np.ndarray]] = {"clean": {}, "pytorch-fid": {}, "ref": {}}
+    timing = {"clean": 0.0, "pytorch-fid": 0.0, "ref": 0.0, "decode": 0.0}
+    cmp_feats: dict[str, dict[str, list[np.ndarray]]] = {"clean": {}, "pytorch-fid": {}, "ref": {}}
+    step = args.batch_size
+    turn = 0
     for name, paths in sub.items():
-        for mode, ex in (("clean", ours_clean), ("pytorch-fid", ours_pf)):
-            t0 = time.perf_counter()
-            cmp_feats[mode][name] = ex.extract(_load(paths))
-            timing[mode] += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        cmp_feats["ref"][name] = get_activations(paths, model, batch_size=args.batch_size, dims=2048, device="cpu", num_workers=0)
-        timing["ref"] += time.perf_counter() - t0
+        for key in cmp_feats:
+            cmp_feats[key][name] = []
+        for i in range(0, len(paths), step):
+            chunk = paths[i : i + step]
+            runs = [("clean", ours_clean), ("pytorch-fid", ours_pf), ("ref", None)]
+            turn += 1
+            for mode, ex in runs[turn % 3 :] + runs[: turn % 3]:
+                t0 = time.perf_counter()
+                if ex is None:
+                    got = get_activations(chunk, model, batch_size=step, dims=2048, device="cpu", num_workers=0)
+                else:
+                    t_dec = time.perf_counter()
+                    images = _load(chunk)
+                    timing["decode"] += time.perf_counter() - t_dec
+                    got = ex.extract(images)
+                timing[mode] += time.perf_counter() - t0
+                cmp_feats[mode][name].append(got)
+    cmp = {m: {k: np.concatenate(v) for k, v in d.items()} for m, d in cmp_feats.items()}
 
     pairs = [("chest_a", "chest_b", "chest half vs chest half"), ("chest_a", "knee", "chest vs knee"), ("chest_a", "us", "chest vs ultrasound")]
     print()
-    print(f"{'pair':28s} {'n':>9s} {'fid@inception':>14s} {'kid@inception':>14s} {'fid@radiomic':>13s} {'kid@radiomic':>13s}")
-    for a, b, label in pairs:
+    if args.no_table:
+        pairs_table: list = []
+    else:
+        pairs_table = pairs
+    if pairs_table:
+        print(f"{'pair':28s} {'n':>9s} {'fid@inception':>14s} {'kid@inception':>14s} {'fid@radiomic':>13s} {'kid@radiomic':>13s}")
+    for a, b, label in pairs_table:
         row = [f"{label:28s}", f"{len(sets[a]):>4d}/{len(sets[b]):<4d}"]
         for ext in ("inception", "radiomic"):
             fa, fb = feats[ext][a], feats[ext][b]
@@ -125,11 +145,11 @@ def main() -> int:
     print()
     print(f"agreement with pytorch-fid on {args.compare_n} images per set (same weights, same files):")
     for a, b, label in pairs:
-        ours = frechet_distance_features(cmp_feats["pytorch-fid"][a], cmp_feats["pytorch-fid"][b])
-        fa, fb = cmp_feats["ref"][a].astype(np.float64), cmp_feats["ref"][b].astype(np.float64)
+        ours = frechet_distance_features(cmp["pytorch-fid"][a], cmp["pytorch-fid"][b])
+        fa, fb = cmp["ref"][a].astype(np.float64), cmp["ref"][b].astype(np.float64)
         theirs = calculate_frechet_distance(fa.mean(0), np.cov(fa, rowvar=False), fb.mean(0), np.cov(fb, rowvar=False))
-        maxdiff = max(float(np.abs(cmp_feats["pytorch-fid"][s] - cmp_feats["ref"][s]).max()) for s in (a, b))
-        clean = frechet_distance_features(cmp_feats["clean"][a], cmp_feats["clean"][b])
+        maxdiff = max(float(np.abs(cmp["pytorch-fid"][s] - cmp["ref"][s]).max()) for s in (a, b))
+        clean = frechet_distance_features(cmp["clean"][a], cmp["clean"][b])
         print(
             f"  {label:26s} pytorch-fid {theirs:9.4f} | ours resize=pytorch-fid {ours:9.4f} "
             f"(rel.diff {abs(ours - theirs) / abs(theirs):.1e}, max|feature diff| {maxdiff:.1e}) | ours resize=clean {clean:9.4f}"
@@ -139,7 +159,9 @@ def main() -> int:
     print(f"throughput, file -> 2048-d features, {n_cmp} images, CPU, torch threads {torch.get_num_threads()}:")
     for label, key in (("pytorch-fid get_activations", "ref"), ("anatscore inception resize=clean", "clean"), ("anatscore inception resize=pytorch-fid", "pytorch-fid")):
         print(f"  {label:40s} {n_cmp / timing[key]:6.2f} images/s  ({timing['ref'] / timing[key]:.2f}x pytorch-fid)")
-    print(f"  {'anatscore radiomic (weight-free)':40s} {n_total / t_rad:6.2f} images/s  (features only, {n_total} images)")
+    print(f"  {'(anatscore decode, share of the above)':40s} {timing['decode'] / n_cmp * 1000:6.1f} ms/image (io loader, done once per run for all checks)")
+    if n_total:
+        print(f"  {'anatscore radiomic (weight-free)':40s} {n_total / t_rad:6.2f} images/s  (features only, {n_total} images)")
     return 0
 
 
