@@ -221,3 +221,42 @@ def test_cli_reference_build_and_info(tmp_path: Path, capsys: pytest.CaptureFixt
 
     with pytest.raises(StaleReferenceError):
         load_reference(out, [build_extractor("radiomic", size=128)])
+
+
+_WRITER = """
+import sys, numpy as np
+from anatscore.metrics.store import FeatureStore
+st = FeatureStore(sys.argv[1], {"extractor": "t"})
+i = len(st)
+print("ready", flush=True)
+while True:  # batches of 7 rows whose values encode their id, until killed
+    ids = [f"img{i + j:06d}" for j in range(7)]
+    st.add(ids, np.repeat(np.arange(i, i + 7, dtype=np.float32)[:, None], 64, axis=1))
+    i += 7
+"""
+
+
+def test_store_survives_real_kill_9(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path / "s")], stdout=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    st = FeatureStore(tmp_path / "s", {"extractor": "t"})
+    ids = st.ids()
+    assert len(ids) > 0 and len(ids) % 7 == 0  # whole batches only
+    assert ids == [f"img{i:06d}" for i in range(len(ids))]  # nothing lost in the middle, no duplicate
+    feats = st.features()
+    np.testing.assert_array_equal(feats[:, 0], np.arange(len(ids)))
+    np.testing.assert_array_equal(feats[:, -1], np.arange(len(ids)))
+    n = len(ids)
+    # the resumed writer replays the last batch and more: only the new rows are added
+    assert st.add([f"img{i:06d}" for i in range(n - 7, n + 7)], np.zeros((14, 64), np.float32)) == 7
+    assert len(FeatureStore(tmp_path / "s", {"extractor": "t"})) == n + 7
