@@ -260,3 +260,4 @@ def test_store_survives_real_kill_9(tmp_path: Path) -> None:
     # the resumed writer replays the last batch and more: only the new rows are added
     assert st.add([f"img{i:06d}" for i in range(n - 7, n + 7)], np.zeros((14, 64), np.float32)) == 7
     assert len(FeatureStore(tmp_path / "s", {"extractor": "t"})) == n + 7
+    assert not list((tmp_path / "s").glob(".shard-*.tmp"))  # partial writes cleaned on open

@@ -94,6 +94,8 @@ class FeatureStore:
             doc = json.loads(marker.read_text())
             self._add_shard(npy, doc["ids"], doc["meta"])
             numbers.append(num)
+        for partial in self.root.glob(".shard-*.tmp"):  # a write cut short by a kill
+            partial.unlink(missing_ok=True)
         for orphan in self.root.glob("shard-*.npy"):  # data written, commit marker not: a kill
             numbers.append(int(orphan.stem.split("-")[1]))
         self._next = max(numbers, default=0) + 1
