@@ -175,13 +175,18 @@ class Runner:
         """Mark checks whose weights are not installed: their rows say how to install them."""
         from . import weights
 
+        # WeightsError (an unknown or broken record) is the base of WeightsMissingError when present
+        errors = getattr(weights, "WeightsError", weights.WeightsMissingError)
         for chk in self.checks:
             for name in chk.spec.weights():
                 try:
                     weights.local_path(name)
                 except weights.WeightsMissingError as exc:
                     chk.unavailable = f"weights not installed: {exc}"
-                    log.warning("check %s will be not applicable: %s", chk.spec.name, exc)
+                except errors as exc:
+                    chk.unavailable = f"weights unavailable: {exc}"
+                if chk.unavailable:
+                    log.warning("check %s will be not applicable: %s", chk.spec.name, chk.unavailable)
                     break
 
     # -- decoding -----------------------------------------------------------------------------

@@ -34,7 +34,7 @@ FAKE_CHECKS: tuple[CheckSpec, ...] = (
 SLOW_CHECK = CheckSpec(name="fake.slow", summary="hangs on one image (resume test)", target="_fakes:slow",
                        group="fake")
 WEIGHTS_CHECK = CheckSpec(name="fake.model", summary="needs weights that are not installed",
-                          target="_fakes:mean", needs=("weights:no-such-weights",), group="fake")
+                          target="_fakes:mean", needs=("weights:inception-fid",), group="fake")
 
 
 def infer(image: LoadedImage, ctx: Any) -> CheckResult:
@@ -91,13 +91,23 @@ def install_plain(extra: tuple[CheckSpec, ...] = ()) -> None:
 
 
 def write_pngs(folder: Path, n: int, size: int = 32, seed: int = 0) -> list[Path]:
-    """``n`` small grey PNGs with known means (image i has constant value 10*i % 256)."""
+    """``n`` small grey PNGs with known means: image i is a +-10 checkerboard around ``mean_value(i)``.
+
+    (Not constant: a constant image is rejected by the loader as "nothing to score".)
+    """
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
+    yy, xx = np.mgrid[0:size, 0:size]
+    sign = np.where((yy + xx) % 2 == 0, 1, -1)
     for i in range(n):
         p = folder / f"img_{i:03d}.png"
-        Image.fromarray(np.full((size, size), (10 * i) % 256, np.uint8)).save(p)
+        Image.fromarray((mean_value(i) + 10 * sign).astype(np.uint8)).save(p)
         out.append(p)
     return out
+
+
+def mean_value(i: int) -> int:
+    """The mean grey level (0-255) of :func:`write_pngs`' image ``i``."""
+    return 20 + (10 * i) % 200

@@ -47,17 +47,17 @@ def test_every_image_gets_one_row_per_check_and_bad_input_only_a_load_row(monkey
     for b in ("broken.png", "empty.png"):
         assert counts[b] == 1
         row = _by(res.checks, b, "load")
-        assert row["passed"] is False and row["reason"].startswith("cannot decode image")
+        assert row["passed"] is False and row["reason"]  # the decoder's reason (anatscore.io words it)
     assert res.counts == {"images": 9, "scored": 7, "failed": 2, "refused": 0, "check_errors": 7}
 
 
 def test_values_inference_stage2_and_check_errors(monkeypatch, folder: Path) -> None:
     _fakes.install(monkeypatch)
     res = evaluate(folder, batch_size=4)
-    # image i is constant 10*i/255: fake.mean passes below 0.5
+    # image i has mean mean_value(i)/255: fake.mean passes below 0.5
     for i in range(5):
         row = _by(res.checks, f"img_{i:03d}.png", "fake.mean")
-        assert row["value"] == pytest.approx(10 * i / 255, abs=1e-6)
+        assert row["value"] == pytest.approx(_fakes.mean_value(i) / 255, abs=1e-6)
         assert row["passed"] is True
     # stage 0 inferred region=hand, so the hand-only check ran and the image records where it came from
     assert _by(res.checks, "img_000.png", "fake.hand_only")["passed"] is True
