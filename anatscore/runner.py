@@ -21,8 +21,8 @@ run goes on. Manifest rows marked ``refused`` are recorded (a ``load`` row with 
 and never decoded; inputs that discovery rejected (``meta.extra["load_error"]``) get a failed
 ``load`` row with that reason and are never opened.
 
-torch is imported only when a selected check needs weights (``needs`` has ``weights:<record>``
-or ``torch``) and its weights are installed, so weight-free runs start fast; each model is built once per run
+torch is imported only when a selected check batches model inputs (``batch_target``) or needs
+weights (``needs`` has ``weights:<record>`` or ``torch``) and its weights are installed, so weight-free runs start fast; each model is built once per run
 through ``ctx.model`` and model checks run under ``torch.inference_mode()``.
 """
 
@@ -90,8 +90,15 @@ def file_sha256(path: str) -> str:
 
 
 def _needs_torch(spec: CheckSpec) -> bool:
-    """A check needs torch when it needs weights (``weights:<record>``) or says ``torch``."""
-    return any(n == "torch" or n.startswith("weights:") for n in spec.needs)
+    """A check needs torch when it batches model inputs (``batch_target``), needs weights
+    (``weights:<record>``) or says ``torch`` in ``needs``."""
+    return bool(spec.batch_target) or any(n == "torch" or n.startswith("weights:") for n in spec.needs)
+
+
+def _is_weights_error(exc: BaseException) -> bool:
+    from . import weights
+
+    return isinstance(exc, getattr(weights, "WeightsError", weights.WeightsMissingError))
 
 
 class _Check:
@@ -118,7 +125,16 @@ class _Check:
         return self.spec.group or self.spec.name.split(".", 1)[0]
 
     def error(self, exc: BaseException) -> CheckResult:
-        """The row of a check that raised; logs the traceback the first time, a line after."""
+        """The row of a check that raised; logs the traceback the first time, a line after.
+
+        A missing or unusable weights file (``anatscore.weights.WeightsError``) is not a bug: the
+        check is marked unavailable for the rest of the run (reported once), and its rows are
+        not applicable with the message that says how to install the weights.
+        """
+        if _is_weights_error(exc):
+            self.unavailable = f"weights not installed: {exc}"
+            log.warning("check %s is not applicable in this run: %s", self.spec.name, exc)
+            return CheckResult.na(self.spec.name, self.unavailable)
         reason = f"{CHECK_ERROR} {type(exc).__name__}: {exc}"
         if not self._logged_traceback:
             log.error("check %s raised (an anatscore bug); rows say %r", self.spec.name, reason, exc_info=exc)
@@ -257,8 +273,6 @@ class Runner:
         needs = chk.spec.needs
         if "original+mask" in needs and (image.original is None or image.mask is None):
             return "needs the original image and mask (manifest columns original, mask)"
-        if "colour" in needs and image.colour is None:
-            return "needs a colour image; this input is single-channel"
         if "reference" in needs and not self.config.reference:
             return "needs a reference set of real images (--reference)"
         return ""
@@ -288,6 +302,9 @@ class Runner:
                     self._run_batch(chk, todo, results)
                 else:
                     for img in todo:
+                        if chk.unavailable:  # weights went missing on an earlier image
+                            results[img.meta.image_id][chk.spec.name] = CheckResult.na(chk.spec.name, chk.unavailable)
+                            continue
                         ctx = dataclasses.replace(self.ctx, prior=dict(results[img.meta.image_id]))
                         try:
                             res = chk.validate(chk.fn(img, ctx))  # type: ignore[misc]

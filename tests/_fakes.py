@@ -31,6 +31,10 @@ FAKE_CHECKS: tuple[CheckSpec, ...] = (
               headline=True),
 )
 
+NOWEIGHTS_CHECK = CheckSpec(name="fake.noweights", summary="raises WeightsMissingError",
+                            target="_fakes:noweights", group="fake")
+NOWEIGHTS_CALLS: list[str] = []
+
 SLOW_CHECK = CheckSpec(name="fake.slow", summary="hangs on one image (resume test)", target="_fakes:slow",
                        group="fake")
 WEIGHTS_CHECK = CheckSpec(name="fake.model", summary="needs weights that are not installed",
@@ -63,6 +67,13 @@ def batched(images: list[LoadedImage], ctx: Any) -> list[CheckResult]:
 
 def agg(image: LoadedImage, ctx: Any) -> CheckResult:
     return CheckResult.judge("fake.agg", float(len(ctx.prior)), True, ",".join(sorted(ctx.prior)))
+
+
+def noweights(image: LoadedImage, ctx: Any) -> CheckResult:
+    from anatscore.weights import WeightsMissingError
+
+    NOWEIGHTS_CALLS.append(image.meta.image_id)
+    raise WeightsMissingError("weights 'x' are not installed; run `anatscore weights download x`")
 
 
 def slow(image: LoadedImage, ctx: Any) -> CheckResult:

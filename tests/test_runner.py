@@ -154,3 +154,15 @@ def test_inputs_rejected_by_discovery_are_recorded_not_opened(monkeypatch) -> No
     assert df[["check", "passed", "reason"]].values.tolist() == [
         ["load", False, "manifest path leaves the input folder"]]
     assert store.counts()["failed"] == 1
+
+
+def test_weights_missing_inside_a_check_is_reported_once_not_an_error(monkeypatch, tmp_path: Path) -> None:
+    _fakes.install(monkeypatch, extra=(_fakes.NOWEIGHTS_CHECK,))
+    _fakes.NOWEIGHTS_CALLS.clear()
+    _fakes.write_pngs(tmp_path / "in", 4)
+    res = evaluate(tmp_path / "in", batch_size=2)
+    rows = res.checks[res.checks["check"] == "fake.noweights"]
+    assert len(rows) == 4 and rows["passed"].map(lambda v: v is None).all()
+    assert rows["reason"].str.startswith("weights not installed:").all()
+    assert len(_fakes.NOWEIGHTS_CALLS) == 1  # not retried on every image
+    assert res.counts["check_errors"] == 4  # only fake.boom's rows
