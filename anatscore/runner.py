@@ -57,6 +57,10 @@ CHECK_ERROR = "check error:"
 #: reason and is never opened.
 LOAD_ERROR_KEY = "load_error"
 
+#: The report shows thumbnails of at most this many failing images per run, this many pixels a side.
+MAX_THUMBNAILS = 300
+THUMBNAIL_SIDE = 128
+
 
 @dataclass
 class Item:
@@ -87,6 +91,21 @@ def file_sha256(path: str) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def thumbnail_png(image: LoadedImage, side: int = THUMBNAIL_SIDE) -> bytes:
+    """A PNG of at most ``side`` pixels per side (colour when the input had colour) for the report."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    src = image.colour if image.colour is not None else np.round(np.clip(image.grey, 0, 1) * 255).astype(np.uint8)
+    im = Image.fromarray(np.ascontiguousarray(src))
+    im.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
 
 
 def _needs_torch(spec: CheckSpec) -> bool:
@@ -359,6 +378,7 @@ class Runner:
     def run(self, items: Sequence[Item]) -> RunStats:
         """Score every input not yet committed to the store; returns this invocation's stats."""
         done = self.store.done_ids()
+        self._thumbs_left = MAX_THUMBNAILS - self.store.thumbnail_count()
         todo = [it for it in items if it.meta.image_id not in done]
         self.stats.skipped_done = len(items) - len(todo)
         if self.uses_torch:
@@ -402,6 +422,9 @@ class Runner:
                     rec = records[slot[img.meta.image_id]]
                     rec.meta = img.meta
                     rec.results.extend(scored[img.meta.image_id].values())
+                    if self._thumbs_left > 0 and any(r.passed is False for r in rec.results):
+                        rec.thumbnail = thumbnail_png(img)
+                        self._thumbs_left -= 1
                 if self.metrics is not None and ok_images:
                     self._add_metrics(ok_images)
                 t0 = time.perf_counter()
