@@ -369,7 +369,11 @@ def evaluate(
     manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, "", "running", invocations, {})
     if run_dir is not None:
         # run.json first: from here on, whatever kills the process, --resume can find the run
-        run_dir.mkdir(parents=True, exist_ok=True)
+        if resume is None and not run_dir.exists():
+            try:  # atomic: of two runs racing for the same (timestamped) folder, one gets it
+                run_dir.mkdir(parents=True, exist_ok=False)
+            except FileExistsError:
+                raise RunExistsError(f"refusing to overwrite {run_dir}: another run just created it") from None
         write_run_json(run_dir, manifest_doc)
     store = RunStore(db_path if db_path is not None else ":memory:", run_id)
     tmp: Optional[tempfile.TemporaryDirectory[str]] = None

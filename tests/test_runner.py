@@ -166,3 +166,49 @@ def test_weights_missing_inside_a_check_is_reported_once_not_an_error(monkeypatc
     assert rows["reason"].str.startswith("weights not installed:").all()
     assert len(_fakes.NOWEIGHTS_CALLS) == 1  # not retried on every image
     assert res.counts["check_errors"] == 4  # only fake.boom's rows
+
+
+class _FakeMetrics:
+    """Stands in for anatscore.metrics.run.RunMetrics: records what the runner hands it."""
+
+    instances: list["_FakeMetrics"] = []
+    fail = False
+
+    def __init__(self, config, run_dir, device="cpu") -> None:
+        self.batches: list[list[str]] = []
+        self.run_dir = run_dir
+        _FakeMetrics.instances.append(self)
+
+    def add(self, images) -> None:
+        if _FakeMetrics.fail:
+            raise ValueError("feature extractor exploded")
+        self.batches.append([im.meta.image_id for im in images])
+        assert all(im.grey.dtype == np.float32 for im in images)
+
+    def result(self) -> dict:
+        return {"strata": [{"n": sum(len(b) for b in self.batches)}]}
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_reference_runs_feed_decoded_batches_to_run_metrics(monkeypatch, folder: Path, tmp_path: Path,
+                                                            fail: bool) -> None:
+    import json
+
+    import anatscore.metrics.run as run_metrics
+
+    _fakes.install(monkeypatch)
+    monkeypatch.setattr(run_metrics, "RunMetrics", _FakeMetrics)
+    monkeypatch.setattr(_FakeMetrics, "instances", [])
+    monkeypatch.setattr(_FakeMetrics, "fail", fail)
+    monkeypatch.setattr("anatscore.runner.Runner.torch_needed", staticmethod(lambda cfg: False))
+    res = evaluate(folder, reference=str(tmp_path), out=tmp_path / "run", batch_size=4, checks=["fake.mean"])
+    (m,) = _FakeMetrics.instances
+    assert m.run_dir == tmp_path / "run"
+    doc = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    if fail:
+        assert doc["error"] == "ValueError: feature extractor exploded" and doc["strata"] == []
+        assert res.counts["scored"] == 7  # the check results were kept
+    else:
+        # only decoded images, in batches, each once
+        assert sorted(i for b in m.batches for i in b) == sorted(res.images[res.images["load_status"] == "ok"]["image_id"])
+        assert doc == {"strata": [{"n": 7}]}
