@@ -81,7 +81,7 @@ def backend_pass_rates(checks: Any, images: Any) -> Any:
     """
     import pandas as pd
 
-    judged = checks[checks["passed"].map(lambda v: v is not None)].copy()
+    judged = checks[checks["passed"].map(lambda v: v is not None).astype(bool)].copy()
     if judged.empty:
         return pd.DataFrame()
     backend = images.set_index("image_id")["backend"].replace("", "(none)")
@@ -109,7 +109,7 @@ def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images
                           "backend was judged.</p>" + _table(rows, ["check"] + [str(c) for c in piv.columns]))
 
     thumbs = store.thumbnails()
-    failing = checks[checks["passed"].map(lambda v: v is False)]
+    failing = checks[checks["passed"].map(lambda v: v is False).astype(bool)]
     fail_rows = []
     for (image_id, path), grp in failing.groupby(["image_id", "path"], sort=False):
         png = thumbs.get(image_id)

@@ -38,7 +38,7 @@ NOWEIGHTS_CALLS: list[str] = []
 SLOW_CHECK = CheckSpec(name="fake.slow", summary="hangs on one image (resume test)", target="_fakes:slow",
                        group="fake")
 WEIGHTS_CHECK = CheckSpec(name="fake.model", summary="needs weights that are not installed",
-                          target="_fakes:mean", needs=("weights:inception-fid",), group="fake")
+                          target="_fakes:mean", needs=("weights:xrv-pspnet",), group="fake")
 
 
 def infer(image: LoadedImage, ctx: Any) -> CheckResult:

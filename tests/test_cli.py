@@ -92,8 +92,8 @@ def test_list_models_names_the_checks_that_need_them(monkeypatch, capsys) -> Non
     _fakes.install(monkeypatch, extra=(_fakes.WEIGHTS_CHECK,))
     assert main(["list", "models", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["inception-fid"]["used_by"] == ["fake.model"]
-    assert rows["inception-fid"]["installed"] is False  # conftest isolates ANATSCORE_HOME
+    assert rows["xrv-pspnet"]["used_by"] == ["fake.model"]
+    assert rows["xrv-pspnet"]["installed"] is False  # conftest isolates ANATSCORE_HOME
     assert main(["list", "metrics", "--json"]) == 0
     json.loads(capsys.readouterr().out)
 

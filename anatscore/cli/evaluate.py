@@ -89,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
     c = result.counts
     line = (f"anatscore: {c.get('images', 0)} images: {c.get('scored', 0)} scored, {c.get('failed', 0)} failed to load, "
             f"{c.get('refused', 0)} refused, {c.get('check_errors', 0)} check errors; run folder {result.run_dir}")
+    if not c.get("images"):
+        print(f"anatscore evaluate: no images found under {result.manifest.get('input_dir') or args.dir}",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(doc, indent=2))
         print(line, file=sys.stderr)
