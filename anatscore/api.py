@@ -314,7 +314,9 @@ def evaluate(
         run_dir: Optional[Path] = Path(resume)
         prev = _read_run_json(run_dir)
         run_id = prev["run_id"]
-        db_path = Path(db) if db is not None else Path(prev.get("db") or run_dir / DB_NAME)
+        db_path = Path(prev.get("db") or run_dir / DB_NAME)
+        if db is not None and Path(db).resolve() != db_path.resolve():
+            raise ResumeError(f"run {run_dir} is stored in {db_path}, not {db}")
         base = _config_from_dict(prev.get("config", {}))
         # only execution settings may change on resume; what is measured stays the same
         keep = {k: v for k, v in overrides.items() if k in ("workers", "batch_size", "device")}

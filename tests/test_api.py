@@ -100,3 +100,32 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch, capsys) -> None
     exec(compile(block.group(1), "README.md:Python API", "exec"), {"__name__": "__readme__"})
     out = capsys.readouterr().out
     assert "image_id" in out and "True" in out
+
+
+def test_folder_with_a_manifest_given_as_rows(monkeypatch, tmp_path: Path) -> None:
+    import inspect
+
+    from anatscore.io import discover
+
+    if "manifest" not in inspect.signature(discover).parameters:
+        pytest.skip("this anatscore.io.discover reads the manifest from the folder only")
+    _fakes.install(monkeypatch)
+    _fakes.write_pngs(tmp_path / "in", 2)
+    rows = [{"path": "img_000.png", "region": "hand", "backend": "gen-a"},
+            {"path": "img_001.png", "region": "knee", "backend": "gen-b"}]
+    res = anatscore.evaluate(tmp_path / "in", manifest=rows)
+    im = res.images.set_index("image_id")
+    assert im.loc["img_000.png", "region"] == "hand" and im.loc["img_001.png", "backend"] == "gen-b"
+    ch = res.checks.set_index(["image_id", "check"])
+    assert ch.loc[("img_001.png", "fake.hand_only"), "reason"] == "applies to region hand, image is knee"
+
+
+def test_resume_refuses_another_database(monkeypatch, tmp_path: Path) -> None:
+    from anatscore.api import ResumeError
+
+    _fakes.install(monkeypatch)
+    _fakes.write_pngs(tmp_path / "in", 1)
+    anatscore.evaluate(tmp_path / "in", out=tmp_path / "run", db=tmp_path / "a.sqlite")
+    with pytest.raises(ResumeError, match="is stored in"):
+        anatscore.evaluate(None, resume=tmp_path / "run", db=tmp_path / "b.sqlite")
+    assert anatscore.evaluate(None, resume=tmp_path / "run", db=tmp_path / "a.sqlite").counts["images"] == 1
