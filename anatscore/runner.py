@@ -75,8 +75,8 @@ class RunStats:
     """What one invocation of :meth:`Runner.run` did (this process only; see the store for totals).
 
     ``timings`` are seconds by stage: ``decode`` is summed over worker threads, ``decode_wait``
-    the main thread's wait for decoded batches, ``check:<group>`` per check group, ``metrics``,
-    ``store``.
+    the main thread's wait for decoded batches, ``check:<group>`` per check group (summed over
+    check threads when ``workers > 0``), ``metrics``, ``store``.
     """
 
     processed: int = 0
@@ -197,6 +197,7 @@ class Runner:
         self.ctx = CheckContext(config=config)
         self.stats = RunStats()
         self._timing_lock = threading.Lock()
+        self._check_pool: Optional[ThreadPoolExecutor] = None
         self._check_weights()
         self.uses_torch = any(_needs_torch(c.spec) and not c.unavailable for c in self.checks)
 
@@ -307,6 +308,10 @@ class Runner:
         self, chk: _Check, images: Sequence[LoadedImage], results: dict[str, dict[str, CheckResult]]
     ) -> None:
         """Run one check on the images of a batch, filling ``results[image_id][check]``."""
+        if chk.batch_fn is None:
+            for img in images:
+                self._run_single(chk, img, results[img.meta.image_id])
+            return
         t0 = time.perf_counter()
         todo: list[LoadedImage] = []
         for img in images:
@@ -317,20 +322,37 @@ class Runner:
                 todo.append(img)
         if todo:
             with self._model_scope(chk.spec):
-                if chk.batch_fn is not None:
-                    self._run_batch(chk, todo, results)
-                else:
-                    for img in todo:
-                        if chk.unavailable:  # weights went missing on an earlier image
-                            results[img.meta.image_id][chk.spec.name] = CheckResult.na(chk.spec.name, chk.unavailable)
-                            continue
-                        ctx = dataclasses.replace(self.ctx, prior=dict(results[img.meta.image_id]))
-                        try:
-                            res = chk.validate(chk.fn(img, ctx))  # type: ignore[misc]
-                        except Exception as exc:  # noqa: BLE001 - see module docstring
-                            res = chk.error(exc)
-                        results[img.meta.image_id][chk.spec.name] = res
-        self.stats.timings[f"check:{chk.group}"] += time.perf_counter() - t0
+                self._run_batch(chk, todo, results)
+        self._add_time(f"check:{chk.group}", time.perf_counter() - t0)
+
+    def _run_single(self, chk: _Check, img: LoadedImage, found: dict[str, CheckResult]) -> None:
+        """Run a per-image check on one image; ``found`` is that image's results so far (its prior).
+
+        Safe to call from several threads for different images: it touches only ``found`` and
+        ``img`` (whose memo is per image); models go through the locked ``ctx.model``.
+        """
+        t0 = time.perf_counter()
+        why = self._not_applicable(chk, img)
+        if why:
+            found[chk.spec.name] = CheckResult.na(chk.spec.name, why)
+        else:
+            ctx = dataclasses.replace(self.ctx, prior=dict(found))
+            # inference_mode is thread-local: enter it in the thread that runs the check
+            with self._model_scope(chk.spec):
+                try:
+                    res = chk.validate(chk.fn(img, ctx))  # type: ignore[misc]
+                except Exception as exc:  # noqa: BLE001 - see module docstring
+                    res = chk.error(exc)
+            found[chk.spec.name] = res
+        self._add_time(f"check:{chk.group}", time.perf_counter() - t0)
+
+    def _run_singles(self, chks: Sequence[_Check], img: LoadedImage, found: dict[str, CheckResult]) -> None:
+        for chk in chks:
+            self._run_single(chk, img, found)
+
+    def _add_time(self, key: str, seconds: float) -> None:
+        with self._timing_lock:
+            self.stats.timings[key] += seconds
 
     def _run_batch(
         self, chk: _Check, todo: list[LoadedImage], results: dict[str, dict[str, CheckResult]]
@@ -362,13 +384,28 @@ class Runner:
     def _score_batch(
         self, images: list[LoadedImage], loads: dict[str, CheckResult]
     ) -> dict[str, dict[str, CheckResult]]:
-        """Every selected check on the decoded images of a batch, by image_id then check name."""
+        """Every selected check on the decoded images of a batch, by image_id then check name.
+
+        Within a stage, batched (model) checks run first on the whole batch in this thread; then
+        each image's per-image checks run in order, images in parallel on the check pool when
+        ``workers > 0`` (numpy/scipy/scikit-image release the GIL for most of their work).
+        """
         results: dict[str, dict[str, CheckResult]] = {i.meta.image_id: {"load": loads[i.meta.image_id]} for i in images}
-        stages = sorted({c.spec.stage for c in self.checks})
-        for stage in stages:
-            for chk in self.checks:
-                if chk.spec.stage == stage and chk.spec.name != "load":
+        for stage in sorted({c.spec.stage for c in self.checks}):
+            chks = [c for c in self.checks if c.spec.stage == stage and c.spec.name != "load"]
+            for chk in chks:
+                if chk.batch_fn is not None:
                     self._run_check(chk, images, results)
+            singles = [c for c in chks if c.batch_fn is None]
+            if singles:
+                if self._check_pool is not None and len(images) > 1:
+                    futs = [self._check_pool.submit(self._run_singles, singles, img, results[img.meta.image_id])
+                            for img in images]
+                    for f in futs:
+                        f.result()
+                else:
+                    for img in images:
+                        self._run_singles(singles, img, results[img.meta.image_id])
             if stage == 0:
                 for img in images:
                     self._apply_inference(img, results[img.meta.image_id])
@@ -388,6 +425,8 @@ class Runner:
         batches = [todo[i:i + size] for i in range(0, len(todo), size)]
         bar = self._bar(len(todo))
         load_chk = next(c for c in self.checks if c.spec.name == "load")
+        if self.config.workers > 0:
+            self._check_pool = ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="anatscore-check")
         try:
             for batch, decoded in self._decoded_batches(batches):
                 records: list[ImageRecord] = []
@@ -437,6 +476,9 @@ class Runner:
         finally:
             if bar is not None:
                 bar.close()
+            if self._check_pool is not None:
+                self._check_pool.shutdown(wait=True)
+                self._check_pool = None
         return self.stats
 
     def _add_metrics(self, images: list[LoadedImage]) -> None:

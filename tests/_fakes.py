@@ -45,7 +45,13 @@ def infer(image: LoadedImage, ctx: Any) -> CheckResult:
     return CheckResult.judge("fake.infer", None, True, "guessed", infer={"region": "hand"})
 
 
+THREADS: set[str] = set()
+
+
 def mean(image: LoadedImage, ctx: Any) -> CheckResult:
+    import threading
+
+    THREADS.add(threading.current_thread().name)
     m = float(image.grey.mean())
     return CheckResult.judge("fake.mean", m, m < 0.5, f"mean grey {m:.3f}")
 
@@ -94,6 +100,7 @@ def install(monkeypatch: Any, extra: tuple[CheckSpec, ...] = ()) -> tuple[CheckS
     checks = specs(extra)
     monkeypatch.setattr(registry, "CHECKS", checks)
     BATCH_SIZES.clear()
+    THREADS.clear()
     return checks
 
 

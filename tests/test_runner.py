@@ -80,6 +80,8 @@ def test_batched_check_gets_batches_and_model_loads_once(monkeypatch, tmp_path: 
     _fakes.write_pngs(tmp_path / "in", 7)
     res = evaluate(tmp_path / "in", batch_size=3, workers=2)
     assert _fakes.BATCH_SIZES == [3, 3, 1]
+    # per-image checks of the 3-image batches ran on the check threads (a 1-image batch stays in the main thread)
+    assert {t for t in _fakes.THREADS if t.startswith("anatscore-check")}
     assert res.checks[res.checks["check"] == "fake.batched"]["value"].tolist() == [3, 3, 3, 3, 3, 3, 1]
 
 
