@@ -207,11 +207,14 @@ def folder_items(root: Path, config: EvalConfig, manifest: Any = None) -> list[I
         kw["hash_files"] = False
     metas = discover(root, **kw)
     seen: set[str] = set()
+    items: list[Item] = []
     for m in metas:
-        if m.image_id in seen:
-            raise ValueError(f"two inputs share image_id {m.image_id!r}")
+        if m.image_id in seen:  # image_id is the store's key: score the first, say why not the rest
+            log.warning("two inputs share image_id %r; the first is scored, the other skipped", m.image_id)
+            continue
         seen.add(m.image_id)
-    return [Item(m, functools.partial(load_image, m, config)) for m in metas]
+        items.append(Item(m, functools.partial(load_image, m, config)))
+    return items
 
 
 # -- manifest ---------------------------------------------------------------------------------

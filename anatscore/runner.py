@@ -74,7 +74,9 @@ class Item:
 class RunStats:
     """What one invocation of :meth:`Runner.run` did (this process only; see the store for totals).
 
-    ``timings`` are seconds by stage: ``decode`` is summed over worker threads, ``decode_wait``
+    ``timings`` are seconds by stage: ``setup`` (importing check modules, and torch when a check
+    needs it),
+    ``decode`` is summed over worker threads, ``decode_wait``
     the main thread's wait for decoded batches, ``check:<group>`` per check group (summed over
     check threads when ``workers > 0``), ``metrics``, ``store``.
     """
@@ -187,6 +189,7 @@ class Runner:
         metrics: Any = None,
         progress: bool = False,
     ) -> None:
+        t0 = time.perf_counter()
         self.config = config
         self.store = store
         self.metrics = metrics
@@ -200,6 +203,7 @@ class Runner:
         self._check_pool: Optional[ThreadPoolExecutor] = None
         self._check_weights()
         self.uses_torch = any(_needs_torch(c.spec) and not c.unavailable for c in self.checks)
+        self.stats.timings["setup"] += time.perf_counter() - t0  # importing the checks' modules
 
     # -- preparation --------------------------------------------------------------------------
     @staticmethod
@@ -419,7 +423,10 @@ class Runner:
         todo = [it for it in items if it.meta.image_id not in done]
         self.stats.skipped_done = len(items) - len(todo)
         if self.uses_torch:
+            t0 = time.perf_counter()
             import torch  # noqa: F401 - imported once here, not inside the first check
+
+            self.stats.timings["setup"] += time.perf_counter() - t0
 
         size = max(1, int(self.config.batch_size))
         batches = [todo[i:i + size] for i in range(0, len(todo), size)]
