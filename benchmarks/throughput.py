@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - t0
         t = res.timings
         n = res.counts["images"]
-        loop = t.get("total", wall) - t.get("discover", 0.0) - t.get("export", 0.0)
+        loop = t.get("total", wall) - t.get("setup", 0.0) - t.get("discover", 0.0) - t.get("export", 0.0)
         print(f"anatscore {anatscore.__version__}  python {platform.python_version()}  {platform.machine()}  "
               f"cpus={os.cpu_count()}  OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')}")
         print(f"images: {n} ({'synthetic ' + str(args.size) + 'x' + str(args.size) + ' PNG' if args.src is None else args.src})"
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             if k in t:
                 note = "  (summed over worker threads)" if k == "decode" else ""
                 print(f"  {k:<24}{t[k]:9.3f}{note}")
-        print(f"  {'scoring loop':<24}{loop:9.3f}  (total - discover - export: {n / loop:.1f} images/s)")
+        print(f"  {'scoring loop':<24}{loop:9.3f}  (total - setup - discover - export: {n / loop:.1f} images/s)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
