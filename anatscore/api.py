@@ -416,7 +416,7 @@ def evaluate(
         finished = _now()
         invocations.append(_invocation(stats, started_at=finished, wall=time.perf_counter() - t_start))
         manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, finished, "finished",
-                                 invocations, runner.ctx.weights_used, store, runner)
+                                 invocations, runner.ctx.weights_used, store, runner, metrics_doc)
         store.finish_run(finished, "finished", manifest_doc)
         t0 = time.perf_counter()
         headline = [s.name for s in runner.specs if s.headline]
@@ -460,7 +460,7 @@ def _invocation(stats: RunStats, started_at: str, wall: float) -> dict[str, Any]
 def _manifest(run_id: str, cfg: EvalConfig, input_dir: str, run_dir: Optional[Path], db_path: Optional[Path],
               started: str, finished: str, status: str, invocations: list[dict[str, Any]],
               weights_used: Mapping[str, str], store: Optional[RunStore] = None,
-              runner: Optional[Runner] = None) -> dict[str, Any]:
+              runner: Optional[Runner] = None, metrics_doc: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
     """The ``run.json`` document."""
     counts: dict[str, int] = {}
     if store is not None:
@@ -472,6 +472,11 @@ def _manifest(run_id: str, cfg: EvalConfig, input_dir: str, run_dir: Optional[Pa
         for name in sorted(runner.ctx.models):
             if name not in weights_used:
                 models.append({"name": name, "sha256": ""})
+    extractors = (metrics_doc or {}).get("extractors")
+    if isinstance(extractors, Mapping):  # feature extractors of the set-level metrics
+        for name, info in sorted(extractors.items()):
+            sha = info.get("weights_sha256", "") if isinstance(info, Mapping) else ""
+            models.append({"name": f"extractor:{name}", "sha256": sha or ""})
     return {
         "run_id": run_id,
         "status": status,

@@ -188,7 +188,8 @@ class _FakeMetrics:
         assert all(im.grey.dtype == np.float32 for im in images)
 
     def result(self) -> dict:
-        return {"strata": [{"n": sum(len(b) for b in self.batches)}]}
+        return {"strata": [{"n": sum(len(b) for b in self.batches)}],
+                "extractors": {"inception": {"weights_sha256": "ab" * 32}}}
 
 
 @pytest.mark.parametrize("fail", [False, True])
@@ -213,4 +214,6 @@ def test_reference_runs_feed_decoded_batches_to_run_metrics(monkeypatch, folder:
     else:
         # only decoded images, in batches, each once
         assert sorted(i for b in m.batches for i in b) == sorted(res.images[res.images["load_status"] == "ok"]["image_id"])
-        assert doc == {"strata": [{"n": 7}]}
+        assert doc["strata"] == [{"n": 7}]
+        # the extractors' weights are listed among the run's models
+        assert {"name": "extractor:inception", "sha256": "ab" * 32} in res.manifest["models"]
