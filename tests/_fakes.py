@@ -92,8 +92,11 @@ def slow(image: LoadedImage, ctx: Any) -> CheckResult:
     return CheckResult.judge("fake.slow", float(image.grey.mean()), True, "ok")
 
 
-def specs(extra: tuple[CheckSpec, ...] = ()) -> tuple[CheckSpec, ...]:
-    return registry.LOAD_CHECKS + FAKE_CHECKS + extra
+def specs(extra: tuple[CheckSpec, ...] = (), batched: bool = True) -> tuple[CheckSpec, ...]:
+    """The load record, the fakes (without ``fake.batched`` when ``batched`` is False: a batched
+    check makes the runner import torch, seconds per subprocess) and ``extra``."""
+    fakes = FAKE_CHECKS if batched else tuple(s for s in FAKE_CHECKS if not s.batch_target)
+    return registry.LOAD_CHECKS + fakes + extra
 
 
 def install(monkeypatch: Any, extra: tuple[CheckSpec, ...] = ()) -> tuple[CheckSpec, ...]:
@@ -104,8 +107,8 @@ def install(monkeypatch: Any, extra: tuple[CheckSpec, ...] = ()) -> tuple[CheckS
     return checks
 
 
-def install_plain(extra: tuple[CheckSpec, ...] = ()) -> None:
-    registry.CHECKS = specs(extra)
+def install_plain(extra: tuple[CheckSpec, ...] = (), batched: bool = True) -> None:
+    registry.CHECKS = specs(extra, batched)
 
 
 def write_pngs(folder: Path, n: int, size: int = 32, seed: int = 0) -> list[Path]:
