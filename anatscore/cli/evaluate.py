@@ -44,8 +44,11 @@ def summary(result: Any) -> dict[str, Any]:
         n = int(judged.sum())
         rates[str(name)] = {"rows": int(len(grp)), "judged": n, "passed": passed, "failed": n - passed,
                             "pass_rate": (passed / n) if n else None}
+    images = result.images
+    flagged = int((images["n_failed"] > 0).sum()) if "n_failed" in images else 0
     return {
         "run_id": result.manifest["run_id"],
+        "images_with_failed_checks": flagged,
         "run_dir": str(result.run_dir) if result.run_dir is not None else None,
         "report": str(result.run_dir / "report.html") if result.run_dir is not None else None,
         "counts": result.counts,
@@ -87,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     doc = summary(result)
     c = result.counts
-    line = (f"anatscore: {c.get('images', 0)} images: {c.get('scored', 0)} scored, {c.get('failed', 0)} failed to load, "
+    line = (f"anatscore: {c.get('images', 0)} images: {c.get('scored', 0)} scored "
+            f"({doc['images_with_failed_checks']} with a failed check), {c.get('failed', 0)} failed to load, "
             f"{c.get('refused', 0)} refused, {c.get('check_errors', 0)} check errors; run folder {result.run_dir}")
     if not c.get("images"):
         print(f"anatscore evaluate: no images found under {result.manifest.get('input_dir') or args.dir}",
