@@ -1,7 +1,8 @@
 """The Python API: :func:`evaluate` a folder or in-memory images, :func:`run_check` on one array.
 
 >>> import numpy as np, anatscore
->>> res = anatscore.evaluate([np.zeros((64, 64), np.float32)], checks=["load"])
+>>> ramp = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
+>>> res = anatscore.evaluate([ramp], checks=["load"])
 >>> res.checks[["image_id", "check", "passed"]].values.tolist()
 [['image-0000', 'load', True]]
 
@@ -91,7 +92,8 @@ def image_from_array(array: ImageLike, meta: ImageMeta) -> LoadedImage:
     """Wrap an in-memory image as a :class:`LoadedImage` (grey float32 in [0, 1]).
 
     Integer arrays are divided by their dtype's maximum (uint8 -> /255, uint16 -> /65535);
-    float arrays must already be finite and in [0, 1]. Colour (H, W, 3|4) keeps a uint8 copy
+    float arrays must already be finite and in [0, 1]. As for files, a constant image is refused
+    (``LoadError``: nothing to score; a safety filter's all-black output is one). Colour (H, W, 3|4) keeps a uint8 copy
     in ``colour`` (alpha dropped) and is converted to grey with the ITU-R 601-2 luma weights
     ``0.299 R + 0.587 G + 0.114 B`` (the same as PIL's ``convert("L"/"F")`` used for files).
     """
@@ -134,6 +136,12 @@ def image_from_array(array: ImageLike, meta: ImageMeta) -> LoadedImage:
         grey = (f @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.float32)
     else:
         grey = f
+    # the same content rule as for files (a constant image is nothing to score), where io has it
+    from .io import loading
+
+    content_rule = getattr(loading, "_check_content", None)
+    if content_rule is not None:
+        content_rule(grey, "image")
     meta.height, meta.width = grey.shape
     meta.format = meta.format or "array"
     return LoadedImage(meta=meta, grey=np.ascontiguousarray(grey), colour=colour)
@@ -513,7 +521,7 @@ def run_check(
     call is a programming context, unlike a run). Pass ``ctx`` to reuse loaded models.
 
     >>> import numpy as np, anatscore
-    >>> anatscore.run_check("load", np.zeros((8, 8), np.uint8)).passed
+    >>> anatscore.run_check("load", np.arange(64, dtype=np.uint8).reshape(8, 8)).passed
     True
     """
     spec = check_spec(name)

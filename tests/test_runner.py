@@ -123,7 +123,7 @@ def test_refused_rows_are_recorded_not_decoded(monkeypatch, tmp_path: Path) -> N
 def test_nan_in_memory_image_is_a_load_failure(monkeypatch) -> None:
     _fakes.install(monkeypatch)
     bad = np.full((8, 8), np.nan, np.float32)
-    res = evaluate({"ok": np.zeros((8, 8), np.float32), "nan": bad})
+    res = evaluate({"ok": np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8), "nan": bad})
     row = _by(res.checks, "nan", "load")
     assert row["passed"] is False and "NaN" in row["reason"]
     assert res.counts["scored"] == 1
