@@ -368,7 +368,7 @@ def evaluate(
         items = memory_items(path_or_images, manifest, **fields)
     else:
         root = Path(path_or_images)
-        if not root.is_dir():
+        if not root.exists():
             raise FileNotFoundError(f"input folder {root} does not exist")
         input_dir = str(root.resolve())
         items = folder_items(root, cfg, manifest)
