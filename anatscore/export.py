@@ -18,7 +18,7 @@ import html
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from .store import RunStore, dumps
 
@@ -56,7 +56,7 @@ def export_run(store: RunStore, run_dir: Path, checks: Any, images: Any, headlin
     _atomic_write(run_dir / "images.csv", img.to_csv(index=False))
     _atomic_write(run_dir / "metrics.json", json.dumps(json.loads(dumps(metrics)), indent=2) + "\n")
     write_run_json(run_dir, manifest)
-    _atomic_write(run_dir / "report.html", render_report(store, checks, manifest, images))
+    _atomic_write(run_dir / "report.html", render_report(store, checks, manifest, images, metrics))
 
 
 def _fmt_rate(v: Any) -> str:
@@ -90,7 +90,38 @@ def backend_pass_rates(checks: Any, images: Any) -> Any:
     return judged.pivot_table(index="check", columns="backend", values="ok", aggfunc="mean", sort=False)
 
 
-def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images: Any = None) -> str:
+def metrics_section(metrics: Optional[dict[str, Any]]) -> str:
+    """HTML for the set-level metrics: one row per stratum, ``value [ci_low, ci_high]`` per metric.
+
+    Reads the ``metrics.json`` shape (``strata: [{<fields>, n, metrics: {name: {value, ci_low,
+    ci_high, warning}}}]``); anything else is skipped, the file itself stays the reference.
+    """
+    strata = (metrics or {}).get("strata") or []
+    strata = [s for s in strata if isinstance(s, dict) and isinstance(s.get("metrics"), dict)]
+    if not strata:
+        return ""
+    fields = [f for f in ("backend", "modality", "region", "view", "task", "n", "n_reference")
+              if any(f in s for s in strata)]
+    names = sorted({m for s in strata for m in s["metrics"]})
+
+    def cell(m: Any) -> str:
+        if not isinstance(m, dict) or m.get("value") is None:
+            return ""
+        txt = f"{m['value']:.4g}" if isinstance(m["value"], (int, float)) else str(m["value"])
+        if isinstance(m.get("ci_low"), (int, float)) and isinstance(m.get("ci_high"), (int, float)):
+            txt += f" [{m['ci_low']:.4g}, {m['ci_high']:.4g}]"
+        return txt
+
+    rows = [[s.get(f, "") for f in fields] + [cell(s["metrics"].get(n)) for n in names] for s in strata]
+    notes = [str(n) for n in (metrics or {}).get("notes", [])]
+    notes += sorted({str(s["note"]) for s in strata if s.get("note")})
+    extra = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return ("<h2>Set-level metrics</h2><p>value [95% bootstrap interval] per stratum; details in "
+            "<code>metrics.json</code>.</p>" + _table(rows, fields + names) + (f"<ul>{extra}</ul>" if extra else ""))
+
+
+def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images: Any = None,
+                  metrics: Optional[dict[str, Any]] = None) -> str:
     """A self-contained HTML report (no scripts, no external resources; thumbnails inline)."""
     esc = html.escape
     counts = manifest.get("counts", {})
@@ -140,6 +171,7 @@ device {esc(str(device))}; checks selected: {esc(', '.join(cfg.get('checks', [])
 <p>pass rate = passed / (passed + failed); not-applicable rows and check errors are excluded.</p>
 {_table(rate_rows, ['check', 'rows', 'passed', 'failed', 'not applicable', 'errors', 'pass rate'])}
 {by_backend}
+{metrics_section(metrics)}
 <h2>Failing images ({len(fail_rows)} images, {len(failing)} failed checks)</h2>
 {_table(fail_rows, ['', 'path', 'failed checks'], raw_cols=(0, 1, 2)) if fail_rows else '<p>none</p>'}
 <h2>Check errors ({len(err_rows)})</h2>

@@ -188,7 +188,8 @@ class _FakeMetrics:
         assert all(im.grey.dtype == np.float32 for im in images)
 
     def result(self) -> dict:
-        return {"strata": [{"n": sum(len(b) for b in self.batches)}],
+        return {"strata": [{"n": sum(len(b) for b in self.batches), "modality": "",
+                            "metrics": {"fid@inception": {"value": 12.5, "ci_low": 10.0, "ci_high": 15.0}}}],
                 "extractors": {"inception": {"weights_sha256": "ab" * 32}}}
 
 
@@ -214,6 +215,8 @@ def test_reference_runs_feed_decoded_batches_to_run_metrics(monkeypatch, folder:
     else:
         # only decoded images, in batches, each once
         assert sorted(i for b in m.batches for i in b) == sorted(res.images[res.images["load_status"] == "ok"]["image_id"])
-        assert doc["strata"] == [{"n": 7}]
+        assert doc["strata"][0]["n"] == 7
+        html = (tmp_path / "run" / "report.html").read_text()
+        assert "Set-level metrics" in html and "12.5 [10, 15]" in html
         # the extractors' weights are listed among the run's models
         assert {"name": "extractor:inception", "sha256": "ab" * 32} in res.manifest["models"]
