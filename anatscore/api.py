@@ -325,8 +325,8 @@ def evaluate(
         run_dir: Optional[Path] = Path(resume)
         prev = _read_run_json(run_dir)
         run_id = prev["run_id"]
-        db_path = Path(prev.get("db") or run_dir / DB_NAME)
-        if db is not None and Path(db).resolve() != db_path.resolve():
+        db_path: Optional[Path] = Path(prev.get("db") or run_dir / DB_NAME)
+        if db is not None and Path(db).resolve() != Path(str(db_path)).resolve():
             raise ResumeError(f"run {run_dir} is stored in {db_path}, not {db}")
         base = _config_from_dict(prev.get("config", {}))
         # only execution settings may change on resume; what is measured stays the same
@@ -354,7 +354,7 @@ def evaluate(
             raise RunExistsError(f"refusing to overwrite {run_dir}: it already exists; use --resume {run_dir} "
                                  "to finish that run, or choose another --out")
         run_id = (f"{run_dir.name}-" if run_dir is not None else "mem-") + uuid.uuid4().hex[:8]
-        db_path = Path(db) if db is not None else (run_dir / DB_NAME if run_dir is not None else None)  # type: ignore[assignment]
+        db_path = Path(db) if db is not None else (run_dir / DB_NAME if run_dir is not None else None)
         input_dir = ""
 
     from .registry import select_checks

@@ -116,8 +116,9 @@ def metrics_section(metrics: Optional[dict[str, Any]]) -> str:
     notes = [str(n) for n in (metrics or {}).get("notes", [])]
     notes += sorted({str(s["note"]) for s in strata if s.get("note")})
     extra = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
-    return ("<h2>Set-level metrics</h2><p>value [ci_low, ci_high] per stratum (intervals as computed by the metrics, see their notes); details in "
-            "<code>metrics.json</code>.</p>" + _table(rows, fields + names) + (f"<ul>{extra}</ul>" if extra else ""))
+    return ("<h2>Set-level metrics</h2><p>value [ci_low, ci_high] per stratum (intervals as the metrics "
+            "compute them, see their notes); details in <code>metrics.json</code>.</p>"
+            + _table(rows, fields + names) + (f"<ul>{extra}</ul>" if extra else ""))
 
 
 def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images: Any = None,

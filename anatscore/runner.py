@@ -22,8 +22,9 @@ and never decoded; inputs that discovery rejected (``meta.extra["load_error"]``)
 ``load`` row with that reason and are never opened.
 
 torch is imported only when a selected check batches model inputs (``batch_target``) or needs
-weights (``needs`` has ``weights:<record>`` or ``torch``) and its weights are installed, so weight-free runs start fast; each model is built once per run
-through ``ctx.model`` and model checks run under ``torch.inference_mode()``.
+weights (``needs`` has ``weights:<record>`` or ``torch``) and its weights are installed, so
+weight-free runs start fast; each model is built once per run through ``ctx.model`` and model
+checks run under ``torch.inference_mode()``.
 """
 
 from __future__ import annotations

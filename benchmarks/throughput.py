@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import os
 import platform
 import resource
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="manifest field for every image, e.g. --set modality=xray --set region=chest "
                          "(so region-specific checks apply)")
     args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="anatscore: %(levelname)s: %(message)s")
 
     import anatscore
     from anatscore.io import discover
@@ -109,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         loop = t.get("total", wall) - t.get("setup", 0.0) - t.get("discover", 0.0) - t.get("export", 0.0)
         print(f"anatscore {anatscore.__version__}  python {platform.python_version()}  {platform.machine()}  "
               f"cpus={os.cpu_count()}  OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')}")
-        print(f"images: {n} ({'synthetic ' + str(args.size) + 'x' + str(args.size) + ' PNG' if args.src is None else args.src})"
+        what = f"synthetic {args.size}x{args.size} PNG" if args.src is None else str(args.src)
+        print(f"images: {n} ({what})"
               f"  scored={res.counts['scored']} failed={res.counts['failed']}  "
               f"checks={len(res.manifest['checks'])}  workers={args.workers}  batch={args.batch_size}")
         print(f"throughput: {n / wall:.1f} images/s end to end ({wall:.2f} s)")

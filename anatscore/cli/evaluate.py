@@ -28,7 +28,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     p.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run (kept records are not redone)")
     p.add_argument("--db", metavar="PATH", help="SQLite database shared by several runs (default: in RUN_DIR)")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="threads for decoding and for per-image checks (default 0: all in the main thread)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="threads for decoding and for per-image checks (default 0: all in the main thread)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N", help="images per batch (default 16)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None, help="device for models (default auto)")
     p.set_defaults(func=run)
