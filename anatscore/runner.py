@@ -133,6 +133,7 @@ class _Check:
         self.unavailable = ""  # reason every row is not applicable (e.g. missing weights)
         self.import_error = ""
         self._logged_traceback = False
+        self.n_errors = 0  # rows of this invocation that say "check error"
         try:
             if spec.batch_target:
                 self.batch_fn = resolve(spec.batch_target)
@@ -147,7 +148,8 @@ class _Check:
         return self.spec.group or self.spec.name.split(".", 1)[0]
 
     def error(self, exc: BaseException) -> CheckResult:
-        """The row of a check that raised; logs the traceback the first time, a line after.
+        """The row of a check that raised; logs the traceback the first time (later ones at
+        DEBUG level; :meth:`Runner.run` logs a count per check at the end).
 
         A missing or unusable weights file (``anatscore.weights.WeightsError``) is not a bug: the
         check is marked unavailable for the rest of the run (reported once), and its rows are
@@ -158,11 +160,12 @@ class _Check:
             log.warning("check %s is not applicable in this run: %s", self.spec.name, exc)
             return CheckResult.na(self.spec.name, self.unavailable)
         reason = f"{CHECK_ERROR} {type(exc).__name__}: {exc}"
+        self.n_errors += 1
         if not self._logged_traceback:
             log.error("check %s raised (an anatscore bug); rows say %r", self.spec.name, reason, exc_info=exc)
             self._logged_traceback = True
         else:
-            log.error("check %s raised: %s", self.spec.name, reason)
+            log.debug("check %s raised: %s", self.spec.name, reason)
         return CheckResult.na(self.spec.name, reason)
 
     def validate(self, res: Any) -> CheckResult:
@@ -487,6 +490,10 @@ class Runner:
             if self._check_pool is not None:
                 self._check_pool.shutdown(wait=True)
                 self._check_pool = None
+            for chk in self.checks:
+                if chk.n_errors:
+                    log.error("check %s raised on %d image(s) in this run; their rows say 'check error: ...'",
+                              chk.spec.name, chk.n_errors)
         return self.stats
 
     def _add_metrics(self, images: list[LoadedImage]) -> None:

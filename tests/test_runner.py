@@ -220,3 +220,15 @@ def test_reference_runs_feed_decoded_batches_to_run_metrics(monkeypatch, folder:
         assert "Set-level metrics" in html and "12.5 [10, 15]" in html
         # the extractors' weights are listed among the run's models
         assert {"name": "extractor:inception", "sha256": "ab" * 32} in res.manifest["models"]
+
+
+def test_a_raising_check_logs_one_traceback_and_a_count(monkeypatch, folder: Path, caplog) -> None:
+    import logging
+
+    _fakes.install(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="anatscore.runner"):
+        evaluate(folder, batch_size=2)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and "fake.boom" in r.getMessage()]
+    assert sum(r.exc_info is not None for r in errors) == 1
+    assert any("raised on 7 image(s)" in r.getMessage() for r in errors)
+    assert len(errors) == 2
