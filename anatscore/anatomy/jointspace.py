@@ -12,7 +12,7 @@ column shows an *open* joint space when its relative depth exceeds ``open_depth`
 
 - ``open_fraction``: fraction of columns with an open joint space (the headline value);
 - ``width``: median full width at half depth of the valley, as a fraction of the image height;
-- ``irregularity``: median absolute second difference of the joint line (rows, relative to the
+- ``irregularity``: mean absolute second difference of the joint line (rows, relative to the
   image height) - a distorted articular surface gives a jagged line.
 
 Input: a :class:`~anatscore.anatomy.segment.Segmentation` (bright = bone).
@@ -101,7 +101,7 @@ def horizontal_joint_space(
     return JointSpace(
         open_fraction=float(open_cols.mean()) if len(cols) else 0.0,
         width=float(np.median(widths)) if widths else 0.0,
-        irregularity=float(np.median(second)),
+        irregularity=float(np.mean(second)),
         depth_median=float(np.median(d_line)) if len(cols) else 0.0,
         line_rows=rows + r0,
         columns=cols,

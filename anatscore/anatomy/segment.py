@@ -12,8 +12,8 @@ Steps (all on the working copy):
    1st/99th percentiles of the image, so exposure (window, gain, gamma within reason) does not
    move the thresholds.
 2. **Burned-in text and markers** (``L``/``R`` lead markers, labels): small connected components
-   of near-saturated pixels (``g > 0.93``, area < 1.5 % of the image) whose surrounding ring is
-   darker than the body are set aside as ``excluded`` and filled with the ring's median.
+   of near-saturated pixels (``g > 0.93``, area < 1.5 % of the image) sitting on air (three
+   quarters of the surrounding ring below 0.25, core at least 0.6 above the ring) are set aside as ``excluded`` and filled with the ring's median.
 3. **Collimation / shutters**: flat (local std below 0.6 % of the range) regions touching the
    image border and covering at least 2 % of it are set aside as ``excluded``.
 4. **Polarity**: radiographs are expected bright = dense. An inverted image (negative film,
@@ -175,7 +175,7 @@ def _text_mask(g: np.ndarray) -> np.ndarray:
         ring = g[R0:R1, C0:C1][~win]
         core = g[R0:R1, C0:C1][win]
         # Text is saturated on a much darker surround; bone edges have a graded surround.
-        if ring.size and np.median(ring) < 0.5 and np.median(core) - np.median(ring) > 0.35:
+        if ring.size and np.percentile(ring, 75) < 0.25 and np.median(core) - np.median(ring) > 0.6:
             out[R0:R1, C0:C1] |= win
     return out
 

@@ -65,17 +65,19 @@ def trabecular_texture(seg: Segmentation, block: float = 0.125) -> TrabecularTex
     mag = (l1 - l2) * mask
     vx, vy = mag * np.cos(theta2), mag * np.sin(theta2)
     bs = max(8, int(block * h))
-    ratios, weights = [], []
-    for r in range(0, h - bs // 2, bs):
-        for c in range(0, w - bs // 2, bs):
-            m = mask[r:r + bs, c:c + bs]
-            if m.mean() < 0.5:
-                continue
-            tot = mag[r:r + bs, c:c + bs].sum()
-            if tot <= 1e-12:
-                continue
-            ratios.append(np.hypot(vx[r:r + bs, c:c + bs].sum(), vy[r:r + bs, c:c + bs].sum()) / tot)
-            weights.append(m.sum())
+    ratios: list[float] = []
+    weights: list[float] = []
+    for min_cover in (0.5, 0.25):  # fall back to partly-bone blocks when bone is fragmented
+        for r in range(0, h - bs // 2, bs):
+            for c in range(0, w - bs // 2, bs):
+                m = mask[r:r + bs, c:c + bs]
+                tot = mag[r:r + bs, c:c + bs].sum()
+                if m.mean() < min_cover or tot <= 1e-12:
+                    continue
+                ratios.append(float(np.hypot(vx[r:r + bs, c:c + bs].sum(), vy[r:r + bs, c:c + bs].sum()) / tot))
+                weights.append(float(m.sum()))
+        if ratios:
+            break
     anisotropy = float(np.average(ratios, weights=weights)) if ratios else float("nan")
     angle = float(np.degrees(0.5 * np.arctan2(vy.sum(), vx.sum())))
     return TrabecularTexture(coherence, anisotropy, angle, n)
