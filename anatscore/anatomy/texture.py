@@ -43,7 +43,7 @@ class TrabecularTexture:
 
 def trabecular_texture(seg: Segmentation, block: float = 0.125) -> TrabecularTexture:
     """Coherence and anisotropy of the fine bone texture of ``seg`` (see the module docstring)."""
-    g = seg.grey.astype(np.float64)
+    g = seg.grey.astype(np.float32)
     h, w = g.shape
     s_hp = max(1.0, 0.015 * h)
     detail = g - ndi.gaussian_filter(g, s_hp)
