@@ -104,40 +104,46 @@ def hand_phantom(
     h, w = size, int(0.85 * size)
     shape = (h, w)
     atten = np.full(shape, 0.02, np.float32)
-    wrist = (0.97 * h, 0.5 * w)
-    palm_c = (0.62 * h, 0.5 * w)
-    # Soft tissue: palm + forearm stub.
-    soft = np.minimum(_capsule(shape, wrist, palm_c, 0.2 * w), _capsule(shape, (h * 1.1, 0.5 * w), wrist, 0.17 * w))
+    fingers = digits - 1
+    cx = 0.5 * w + rng.uniform(-0.03, 0.03) * w
+    pitch = 0.085 * w * rng.uniform(0.95, 1.05)  # metacarpal spacing at the knuckles
+    half = 0.5 * (fingers - 1) * pitch
+    # Soft tissue: forearm stub + palm (a capsule as wide as the metacarpals).
+    soft = np.minimum(
+        _capsule(shape, (1.2 * h, cx), (0.9 * h, cx), 0.16 * w),
+        _capsule(shape, (0.82 * h, cx), (0.58 * h, cx), half + 0.06 * w),
+    )
     bones = np.zeros(shape, np.float32)
-    fingers = max(1, digits - 1)
-    spread = np.radians(rng.uniform(28, 36)) * (fingers - 1) / 3
-    seg_len = 0.05 * h * rng.uniform(0.9, 1.1)
+    radius = 0.013 * h
+    seg_len = 0.055 * h * rng.uniform(0.9, 1.1)
+    # Carpus: a cluster of small rounded bones between the forearm and the metacarpal bases.
+    for k in range(8):
+        p = (0.86 * h + (k // 4) * 0.04 * h, cx + ((k % 4) - 1.5) * 0.045 * w)
+        bones = np.maximum(bones, _bone(_capsule(shape, p, p, 0.016 * h), 0.5, 1.5))
     for i in range(digits):
-        if i == 0:  # thumb from the radial side, angled out
-            ang = np.radians(rng.uniform(50, 62))
-            base = (0.74 * h, 0.5 * w - 0.14 * w)
-            mc_len = 0.13 * h
+        if i == 0:  # thumb: from the radial side of the carpus, angled outwards
+            ang = np.radians(rng.uniform(35, 50))
+            base = np.array([0.82 * h, cx - half - 0.05 * w])
+            direction = np.array([-np.cos(ang), -np.sin(ang)])
+            mc_len = 0.14 * h
         else:
-            ang = (i - 1 - (fingers - 1) / 2) * spread / max(1, fingers - 1) * (1 if fingers > 1 else 0)
-            ang += np.radians(rng.uniform(-2, 2))
-            base = (0.86 * h, 0.5 * w + (i - 1 - (fingers - 1) / 2) * 0.06 * w)
-            mc_len = 0.26 * h
-        direction = np.array([-np.cos(ang), -np.sin(ang)]) if i == 0 else np.array([-np.cos(ang), np.sin(ang)])
-        p = np.array(base)
-        radius = 0.014 * h
-        q = p + direction * mc_len  # metacarpal
-        bones = np.maximum(bones, _bone(_capsule(shape, tuple(p), tuple(q), radius), 0.55, 2.0))
+            off = (i - 1) * pitch - half
+            base = np.array([0.82 * h, cx + 0.55 * off])
+            knuckle = np.array([0.6 * h, cx + off])
+            direction = (knuckle - base) / np.linalg.norm(knuckle - base)
+            mc_len = float(np.linalg.norm(knuckle - base))
+        q = base + direction * mc_len  # metacarpal head
+        bones = np.maximum(bones, _bone(_capsule(shape, tuple(base), tuple(q), radius), 0.55, 2.0))
         tip = q
         for k in range(phalanges[i]):
             r_k = radius * (0.95 - 0.12 * k)
-            length = seg_len * (1.0 - 0.18 * k)
+            length = seg_len * (1.0 - 0.15 * k)
             # Capsule ends are rounded by their radius: the visible joint gap is ~0.012 h.
             a = tip + direction * (r_k + 0.012 * h + (radius if k == 0 else r_k))
             b = a + direction * length
             bones = np.maximum(bones, _bone(_capsule(shape, tuple(a), tuple(b), r_k), 0.55, 2.0))
             tip = b
-        start = q if i else p
-        soft = np.minimum(soft, _capsule(shape, tuple(start), tuple(tip), 0.028 * h))
+        soft = np.minimum(soft, _capsule(shape, tuple(base), tuple(tip), 0.03 * h))
     atten += np.clip(-soft + 0.5, 0, 1) * 0.25
     atten += bones
     tex = _texture(shape, rng, oriented=True)

@@ -12,8 +12,9 @@ Steps (all on the working copy):
    1st/99th percentiles of the image, so exposure (window, gain, gamma within reason) does not
    move the thresholds.
 2. **Burned-in text and markers** (``L``/``R`` lead markers, labels): small connected components
-   of near-saturated pixels (``g > 0.93``, area < 1.5 % of the image) sitting on air (three
-   quarters of the surrounding ring below 0.25, core at least 0.6 above the ring) are set aside as ``excluded`` and filled with the ring's median.
+   of near-saturated pixels (``g > 0.93``, area < 1.5 % of the image) sitting directly on air
+   (three quarters of a 1-4 px ring below 0.25, fewer than 30 % of the ring at soft-tissue
+   levels 0.15-0.6, core at least 0.6 above the ring) are set aside as ``excluded`` and filled with the ring's median.
 3. **Collimation / shutters**: flat (local std below 0.6 % of the range) regions touching the
    image border and covering at least 2 % of it are set aside as ``excluded``.
 4. **Polarity**: radiographs are expected bright = dense. An inverted image (negative film,
@@ -190,11 +191,16 @@ def _text_mask(g: np.ndarray) -> np.ndarray:
         R0, C0 = max(0, r0 - pad), max(0, c0 - pad)
         R1, C1 = min(g.shape[0], r1 + pad), min(g.shape[1], c1 + pad)
         win = lab[R0:R1, C0:C1] == region.label
-        ring = g[R0:R1, C0:C1][~win]
-        core = g[R0:R1, C0:C1][win & bright[R0:R1, C0:C1]]
-        # Text is saturated on a much darker surround; bone edges have a graded surround.
-        if ring.size and np.percentile(ring, 75) < 0.25 and np.median(core) - np.median(ring) > 0.6:
-            out[R0:R1, C0:C1] |= win
+        sub = g[R0:R1, C0:C1]
+        near = ndi.binary_dilation(win, iterations=4) & ~ndi.binary_dilation(win, iterations=1)
+        ring = sub[near]
+        core = sub[win & bright[R0:R1, C0:C1]]
+        # Text sits directly on air: its close surround is dark with few intermediate levels.
+        # Bone always has a layer of soft tissue (intermediate grey) between it and air.
+        if ring.size and core.size:
+            mid = np.mean((ring > 0.15) & (ring < 0.6))
+            if np.percentile(ring, 75) < 0.25 and mid < 0.3 and np.median(core) - np.median(ring) > 0.6:
+                out[R0:R1, C0:C1] |= win
     return out
 
 
@@ -259,6 +265,13 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
         raise ValueError(f"segment needs a 2-D grey image of at least 16x16, got shape {grey.shape}")
     work, scale = _working_copy(grey.astype(np.float32), max_side)
     g = normalise(work)
+    if float(np.ptp(g)) < 1e-6:  # constant image: nothing to segment
+        empty = np.zeros(g.shape, bool)
+        return Segmentation(
+            grey=g, bone=empty, soft=empty.copy(), background=np.ones(g.shape, bool), excluded=empty.copy(),
+            scale=scale, shape_full=tuple(grey.shape), inverted=False,
+            levels={"background": 0.0, "soft": float("nan"), "bone": float("nan")}, info={"constant": True},
+        )
     text = _text_mask(g)
     if text.any():
         ring = ndi.binary_dilation(text, morphology.disk(3)) & ~text
@@ -276,19 +289,20 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
         inverted = sc["background"] > 0
         if inverted:
             g = (1.0 - g).astype(np.float32)
-    # Flat border regions: dark ones are air (background), bright ones are collimator shutters.
+    # Flat border regions: the brightest ones are collimator shutters, others are air.
     vals = g[usable] if usable.sum() > 100 else g.ravel()
     excluded = text.copy()
     background = np.zeros_like(text)
     if flat_border.any():
         lab = measure.label(flat_border)
         for r in measure.regionprops(lab, intensity_image=g):
-            if r.intensity_mean > np.percentile(vals, 60):
-                # A shutter: the std window misses its rim; regrow it over pixels of the same
-                # level (within 0.03) connected to it.
+            if r.intensity_mean >= np.percentile(vals, 90):  # shutters are the brightest
+                # A shutter: the std window misses a rim of ~8 px; regrow it there over pixels
+                # of the same level (within 0.03).
                 region = lab == r.label
                 similar = np.abs(g - float(r.intensity_mean)) < 0.03
-                excluded |= ndi.binary_propagation(region, mask=similar | region)
+                rim = ndi.binary_dilation(region, iterations=8)
+                excluded |= region | ndi.binary_propagation(region, mask=(similar & rim) | region)
             else:
                 background[lab == r.label] = True
     usable = ~excluded
