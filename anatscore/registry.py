@@ -55,6 +55,14 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         modalities=_XRAY,
         group="anatomy",
     ),
+    CheckSpec(
+        name="hand.digit_count",
+        summary="number of digits on a PA hand (flags extra or missing digits), vs the hand record",
+        target="anatscore.checks.hand_digits:digit_count",
+        regions=("hand",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
 )
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------

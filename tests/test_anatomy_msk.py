@@ -177,3 +177,33 @@ def test_limb_checks_registered_and_region_gated() -> None:
 def test_flat_image_is_not_applicable() -> None:
     res = _run("joint.space", np.full((64, 64), 0.5, np.float32))
     assert res.passed is None
+
+
+# --- hand: digit count ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("digits", [4, 5, 6])
+@pytest.mark.parametrize("seed", range(4))
+def test_digit_count_phantom_exact(digits: int, seed: int) -> None:
+    from anatscore.anatomy.hand import analyse_hand
+
+    assert analyse_hand(segment(hand_phantom(digits, seed=seed))).digit_count == digits
+
+
+def test_digit_count_rotated_and_inverted_phantom() -> None:
+    from anatscore.anatomy.hand import analyse_hand
+
+    img = hand_phantom(5, seed=7)
+    assert analyse_hand(segment(np.rot90(img))).digit_count == 5  # fingertips to the left
+    assert analyse_hand(segment(img[::-1])).digit_count == 5  # fingertips at the bottom
+    inv = hand_phantom(5, seed=7, exposure=Exposure(invert=True))
+    seg = segment(inv)
+    assert seg.inverted and analyse_hand(seg).digit_count == 5
+
+
+def test_digit_count_check_verdicts() -> None:
+    assert _run("hand.digit_count", hand_phantom(5, seed=2), "hand").passed is True
+    six = _run("hand.digit_count", hand_phantom(6, seed=2), "hand")
+    assert six.passed is False and six.value == 6 and "extra digit" in six.reason
+    four = _run("hand.digit_count", hand_phantom(4, seed=2), "hand")
+    assert four.passed is False and "missing digit" in four.reason

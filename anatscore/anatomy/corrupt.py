@@ -12,7 +12,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["close_joint_space", "scramble_texture_patches", "scramble_texture_phase", "remove_lateral_bone"]
+__all__ = [
+    "close_joint_space", "scramble_texture_patches", "scramble_texture_phase", "remove_lateral_bone",
+    "duplicate_digit", "delete_digit",
+]
 
 
 def _joint_line_rows(g: np.ndarray, band: tuple[float, float] = (0.25, 0.75)) -> np.ndarray:
@@ -163,3 +166,65 @@ def remove_lateral_bone(g: np.ndarray, rows: tuple[float, float] = (0.62, 1.0), 
         fill = soft + soft_noise[r] + 0.005 * rng.standard_normal(w)
         out[r] = keep * g[r] + (1 - keep) * fill
     return np.clip(out, 0, 1).astype(np.float32)
+
+
+def _digit_strips(g: np.ndarray, top: float = 0.45) -> list[tuple[int, int]]:
+    """Column ranges of the fingers of an upright PA hand (fingertips at the top).
+
+    Fingers are the bright humps of the column profile of the top ``top`` of the image (smoothed
+    over 1.5 % of the width); each strip runs from the valley before a hump to the one after it.
+    """
+    from scipy.signal import find_peaks
+
+    h, w = g.shape
+    prof = ndi.gaussian_filter1d(g[: int(top * h)].mean(axis=0), 0.015 * w)
+    peaks, _ = find_peaks(prof, prominence=0.1 * (prof.max() - prof.min()))
+    strips = []
+    for p in peaks:
+        lo = p
+        while lo > 0 and prof[lo - 1] < prof[lo]:
+            lo -= 1
+        hi = p
+        while hi < w - 1 and prof[hi + 1] < prof[hi]:
+            hi += 1
+        strips.append((int(lo), int(hi)))
+    return strips
+
+
+def duplicate_digit(g: np.ndarray, which: int = 1, rows: float = 0.72) -> np.ndarray:
+    """An extra digit: the column strip of finger ``which`` (from the left, fingers found by
+    :func:`_digit_strips`) is copied and inserted beside it over the top ``rows`` of the image
+    (finger and metacarpal), the rows below being widened by edge padding so the image stays
+    rectangular; the result is resized back to the input width."""
+    from skimage.transform import resize
+
+    strips = _digit_strips(g)
+    if not strips:
+        raise ValueError("no fingers found to duplicate")
+    lo, hi = strips[min(which, len(strips) - 1)]
+    h, w = g.shape
+    r = int(rows * h)
+    top = np.concatenate([g[:r, :hi], g[:r, lo:hi], g[:r, hi:]], axis=1)
+    bottom = np.concatenate([g[r:, :hi], np.repeat(g[r:, hi - 1: hi], hi - lo, axis=1), g[r:, hi:]], axis=1)
+    out = np.concatenate([top, bottom], axis=0)
+    return np.clip(resize(out, (h, w), order=1, anti_aliasing=True), 0, 1).astype(np.float32)
+
+
+def delete_digit(g: np.ndarray, which: int = 2, rows: float = 0.72) -> np.ndarray:
+    """A missing digit: the column strip of finger ``which`` is replaced, over the top ``rows``
+    of the image, by the darker of the two columns bounding it (the web space / air), with fine
+    noise taken from those columns, so the finger and its metacarpal disappear."""
+    strips = _digit_strips(g)
+    if not strips:
+        raise ValueError("no fingers found to delete")
+    lo, hi = strips[min(which, len(strips) - 1)]
+    h, w = g.shape
+    r = int(rows * h)
+    out = g.copy()
+    left, right = g[:r, max(lo - 1, 0)], g[:r, min(hi + 1, w - 1)]
+    edge = np.minimum(left, right)[:, None]
+    rng = np.random.default_rng(0)
+    noise = rng.permutation(np.concatenate([left, right]))[: (hi - lo + 1) * r].reshape(-1)
+    noise = np.resize(noise - noise.mean(), (r, hi - lo + 1)) * 0.3
+    out[:r, lo:hi + 1] = np.clip(edge + noise, 0, 1)
+    return out.astype(np.float32)

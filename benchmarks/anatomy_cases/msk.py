@@ -5,7 +5,9 @@ taken in sorted order; even-indexed ones are the *calibration* half (the region 
 are their 5th percentiles, ``benchmarks/msk_calibrate.py``), odd-indexed ones are *held out*
 (``meta["split"]``). The other limb radiographs in ``../shared/data`` (one MURA hand, finger,
 wrist, forearm, elbow; one GrazPedWri wrist; one distal tibia lateral) have no registered limb
-check yet, so they are not yielded.
+check yet, so they are not yielded, except the MURA hand: it and its digit corruptions (each
+finger strip duplicated or deleted) are the only real hand cases - thin data, said so in
+``meta["split"]``.
 
 Corruptions of each real crop (expected to fail the named check):
 - ``joint_closed``: joint space filled with textured bone (:func:`close_joint_space`);
@@ -13,7 +15,8 @@ Corruptions of each real crop (expected to fail the named check):
 - ``texture_phase_randomised``: isotropic phase-randomised detail (:func:`scramble_texture_phase`).
 
 Phantoms (seeded, random exposure): normal knee (expected to pass both checks), fused joint
-(``joint_closed``), random trabecular texture (``texture_random``).
+(``joint_closed``), random trabecular texture (``texture_random``); PA hands with 5 digits
+(expected to pass), 6 (``extra_digit``) and 4 (``missing_digit``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from . import Case
 
 JOINT = "joint.space"
 TEXTURE = "texture.trabecular_anisotropy"
+DIGITS = "hand.digit_count"
 PHANTOM_SEEDS = range(10)
 
 
@@ -60,6 +64,21 @@ CORRUPTIONS: dict[str, tuple[Callable[..., np.ndarray], str]] = {
 }
 
 
+def hand_cases(data_dir: Path) -> Iterator[Case]:
+    """The one real PA hand (MURA example) and its digit corruptions: each finger strip found by
+    the corruption's own column profile duplicated (``extra_digit``) or deleted (``missing_digit``)."""
+    path = data_dir / "real" / "xray" / "msk_mura_examples" / "HAND.png"
+    if not path.is_file():
+        return
+    g = load_grey(path)
+    yield Case("mura/HAND.png", "hand", "real", g, {DIGITS: True}, view="pa", meta={"split": "thin (1 image)"})
+    for k in range(len(corrupt._digit_strips(g))):
+        yield Case(f"mura/HAND.png#extra_digit{k}", "hand", "corrupt", corrupt.duplicate_digit(g, k),
+                   {DIGITS: False}, "extra_digit", "pa", meta={"split": "thin (1 image)"})
+        yield Case(f"mura/HAND.png#missing_digit{k}", "hand", "corrupt", corrupt.delete_digit(g, k),
+                   {DIGITS: False}, "missing_digit", "pa", meta={"split": "thin (1 image)"})
+
+
 def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
     """All limb cases; ``step`` subsamples the real crops (every ``step``-th file)."""
     for seed in PHANTOM_SEEDS:
@@ -70,8 +89,16 @@ def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
         yield Case(f"knee-phantom-random-texture-{seed:02d}", "knee", "phantom",
                    lambda s=seed: phantoms.knee_phantom(texture="random", seed=s), {TEXTURE: False},
                    "texture_random", "ap")
+    for seed in PHANTOM_SEEDS:
+        yield Case(f"hand-phantom-5-digits-{seed:02d}", "hand", "phantom",
+                   lambda s=seed: phantoms.hand_phantom(5, seed=s), {DIGITS: True}, view="pa")
+        yield Case(f"hand-phantom-6-digits-{seed:02d}", "hand", "phantom",
+                   lambda s=seed: phantoms.hand_phantom(6, seed=s), {DIGITS: False}, "extra_digit", "pa")
+        yield Case(f"hand-phantom-4-digits-{seed:02d}", "hand", "phantom",
+                   lambda s=seed: phantoms.hand_phantom(4, seed=s), {DIGITS: False}, "missing_digit", "pa")
     if data_dir is None:
         return
+    yield from hand_cases(data_dir)
     files = knee_files(data_dir)
     for i, path in enumerate(files):
         if i % step:
