@@ -5,7 +5,7 @@ for every registered anatomy check and every case that lists it in ``expect``, t
 and tabulated per (check, case kind, failure type, split): cases, not-applicable, and the cases
 whose verdict differs from the expected one (false failures on images expected to pass,
 misses on images expected to fail). Speed: median milliseconds per image per check (segmentation
-included, as each check would pay it alone) on a real knee crop resized to 512² and 2048².
+included, as each check would pay it alone) on a real image of the check's region (knee crop, MURA hand) resized to 512² and 2048².
 
 Usage::
 
@@ -68,18 +68,26 @@ def speed(
     """
     from skimage.transform import resize
 
-    from anatscore.anatomy.phantoms import knee_phantom
+    from anatscore.anatomy.phantoms import hand_phantom, knee_phantom
 
-    base = load_grey(knee_files(data_dir)[0]) if data_dir is not None else knee_phantom(seed=0)
+    bases = {
+        "knee": load_grey(knee_files(data_dir)[0]) if data_dir is not None else knee_phantom(seed=0),
+        "hand": hand_phantom(5, seed=0),
+    }
+    hand_png = None if data_dir is None else data_dir / "real" / "xray" / "msk_mura_examples" / "HAND.png"
+    if hand_png is not None and hand_png.is_file():
+        bases["hand"] = load_grey(hand_png)
     out: dict[tuple[str, int], tuple[float, float]] = {}
     ctx = CheckContext()
     for size in sizes:
-        arr = resize(base, (size, size), order=1).astype(np.float32)
         for spec in ANATOMY_CHECKS:
+            region = spec.regions[0] if spec.regions else "knee"
+            base = bases.get(region, bases["knee"])
+            arr = resize(base, (size, size), order=1).astype(np.float32)
             fn = resolve(spec.target)
             wall, cpu = [], []
             for _ in range(repeats):
-                img = _image(Case("speed", "knee", "real", arr, {}), arr)
+                img = _image(Case("speed", region, "real", arr, {}), arr)
                 t, c = time.perf_counter(), time.process_time()
                 fn(img, ctx)
                 wall.append(1000 * (time.perf_counter() - t))

@@ -183,8 +183,9 @@ def _text_mask(g: np.ndarray) -> np.ndarray:
     lab = measure.label(ndi.binary_dilation(bright, morphology.disk(2)), connectivity=2)
     out = np.zeros_like(bright)
     limit = 0.015 * g.size
+    floor = 0.0002 * g.size  # specks smaller than a legible character are left alone
     for region in measure.regionprops(lab):
-        if region.area > limit:
+        if region.area > limit or region.area < floor:
             continue
         r0, c0, r1, c1 = region.bbox
         pad = max(3, int(0.5 * max(r1 - r0, c1 - c0)))
