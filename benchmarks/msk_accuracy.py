@@ -5,7 +5,8 @@ for every registered anatomy check and every case that lists it in ``expect``, t
 and tabulated per (check, case kind, failure type, split): cases, not-applicable, and the cases
 whose verdict differs from the expected one (false failures on images expected to pass,
 misses on images expected to fail). Speed: median milliseconds per image per check (segmentation
-included, as each check would pay it alone) on a real image of the check's region (knee crop, MURA hand) resized to 512² and 2048².
+included, as each check would pay it alone) on a real image of the check's region (knee crop,
+MURA hand) resized to 512² and 2048².
 
 Usage::
 
@@ -46,7 +47,8 @@ def evaluate(data_dir: Path | None, step: int = 1) -> dict[tuple[str, str, str, 
             spec = specs.get(name)
             if spec is None:
                 continue
-            key = (name, case.kind, case.failure_type or ("expected pass" if want else "?"), case.meta.get("split", "-"))
+            ftype = case.failure_type or ("expected pass" if want else "?")
+            key = (name, case.kind, ftype, case.meta.get("split", "-"))
             row = table[key]
             row[0] += 1
             ok, _ = applies(spec, img.meta)

@@ -37,7 +37,6 @@ def held_out(shared_data: Path) -> list[np.ndarray]:
     return [load_grey(f) for f in files[1::2]]
 
 
-@pytest.mark.slow
 @pytest.mark.realdata
 def test_false_failure_on_real_knees(held_out: list[np.ndarray]) -> None:
     for name in (JOINT, TEXTURE):
@@ -47,7 +46,6 @@ def test_false_failure_on_real_knees(held_out: list[np.ndarray]) -> None:
         assert rate <= 0.05, f"{name}: false-failure {rate:.0%} on {len(verdicts)} held-out real knees"
 
 
-@pytest.mark.slow
 @pytest.mark.realdata
 @pytest.mark.parametrize(
     "ftype,fn,name",
