@@ -10,7 +10,7 @@ MURA hand) resized to 512² and 2048².
 
 Usage::
 
-    PYTHONPATH=. python -m benchmarks.msk_accuracy [--data ../shared/data] [--step 1]
+    PYTHONPATH=. python -m benchmarks.msk_accuracy [--data ../shared/data] [--step 1] [--list-wrong]
 """
 
 from __future__ import annotations
@@ -35,8 +35,14 @@ def _image(case: Case, arr: np.ndarray) -> LoadedImage:
     return LoadedImage(meta=meta, grey=arr)
 
 
-def evaluate(data_dir: Path | None, step: int = 1) -> dict[tuple[str, str, str, str], list[int]]:
-    """``(check, kind, failure_type, split) -> [cases, not applicable, wrong verdicts]``."""
+def evaluate(
+    data_dir: Path | None, step: int = 1, wrong_cases: list[str] | None = None
+) -> dict[tuple[str, str, str, str], list[int]]:
+    """``(check, kind, failure_type, split) -> [cases, not applicable, wrong verdicts]``.
+
+    When ``wrong_cases`` is a list, a line per wrong verdict (check, case, value, reason) is
+    appended to it.
+    """
     specs = {s.name: s for s in ANATOMY_CHECKS}
     ctx = CheckContext()
     table: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -57,6 +63,8 @@ def evaluate(data_dir: Path | None, step: int = 1) -> dict[tuple[str, str, str, 
                 row[1] += 1
             elif res.passed != want:
                 row[2] += 1
+                if wrong_cases is not None:
+                    wrong_cases.append(f"{name:32s} {case.name:45s} {res.value!s:.6} {res.reason}")
     return table
 
 
@@ -102,17 +110,22 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
     p.add_argument("--step", type=int, default=1, help="use every STEP-th real knee crop")
+    p.add_argument("--list-wrong", action="store_true", help="also print every case with a wrong verdict")
     args = p.parse_args(argv)
     data = args.data if (args.data / "manifest.csv").is_file() else None
     if data is None:
         print(f"# {args.data} absent: phantoms only")
-    table = evaluate(data, args.step)
+    wrong: list[str] | None = [] if args.list_wrong else None
+    table = evaluate(data, args.step, wrong)
     print(f"{'check':32s} {'kind':8s} {'failure type':26s} {'split':12s} {'cases':>5s} {'n/a':>4s} {'wrong':>5s}  rate")
     for (check, kind, ftype, split), (n, na, wrong) in sorted(table.items()):
         judged = n - na
         what = "false-failure" if ftype == "expected pass" else "detection"
         rate = (wrong / judged if what == "false-failure" else 1 - wrong / judged) if judged else float("nan")
         print(f"{check:32s} {kind:8s} {ftype:26s} {split:12s} {n:5d} {na:4d} {wrong:5d}  {what} {100 * rate:.1f}%")
+    if wrong:
+        print("\nwrong verdicts:")
+        print("\n".join(wrong))
     print()
     for (check, size), (wall, cpu) in speed(data).items():
         print(f"speed {check:32s} {size}x{size}: median {wall:.1f} ms wall, {cpu:.1f} ms CPU per image"
