@@ -75,6 +75,14 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         modalities=_XRAY,
         group="anatomy",
     ),
+    CheckSpec(
+        name="forearm.two_bones",
+        summary="radius and ulna both present and separate along the forearm shaft (not missing or fused)",
+        target="anatscore.checks.two_bones:two_bones",
+        regions=("forearm",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
 )
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------

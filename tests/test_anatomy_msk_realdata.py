@@ -84,3 +84,18 @@ def test_real_hand_digit_count_and_corruptions(shared_data: Path) -> None:
     for k in range(len(strips)):
         dup = LoadedImage(meta=img.meta, grey=corrupt.duplicate_digit(g, k))
         assert resolve(check_spec("hand.digit_count").target)(dup, CheckContext()).passed is False
+
+
+@pytest.mark.realdata
+def test_real_forearm_two_bones_and_corruptions(shared_data: Path) -> None:
+    """One real forearm (MURA example): two bones; one removed or both fused -> flagged. Thin data."""
+    path = shared_data / "real" / "xray" / "msk_mura_examples" / "FOREARM.png"
+    if not path.is_file():
+        pytest.skip(f"{path} absent")
+    g = load_grey(path)
+    meta = ImageMeta(image_id="f", path="f", modality="xray", region="forearm")
+    fn = resolve(check_spec("forearm.two_bones").target)
+    res = fn(LoadedImage(meta=meta, grey=g), CheckContext())
+    assert res.passed is True and res.value == 2
+    for bad in (corrupt.remove_forearm_bone(g), corrupt.fuse_forearm_bones(g)):
+        assert fn(LoadedImage(meta=meta, grey=bad), CheckContext()).passed is False
