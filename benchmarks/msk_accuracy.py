@@ -115,17 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     data = args.data if (args.data / "manifest.csv").is_file() else None
     if data is None:
         print(f"# {args.data} absent: phantoms only")
-    wrong: list[str] | None = [] if args.list_wrong else None
-    table = evaluate(data, args.step, wrong)
+    wrong_lines: list[str] | None = [] if args.list_wrong else None
+    table = evaluate(data, args.step, wrong_lines)
     print(f"{'check':32s} {'kind':8s} {'failure type':26s} {'split':12s} {'cases':>5s} {'n/a':>4s} {'wrong':>5s}  rate")
     for (check, kind, ftype, split), (n, na, wrong) in sorted(table.items()):
         judged = n - na
         what = "false-failure" if ftype == "expected pass" else "detection"
         rate = (wrong / judged if what == "false-failure" else 1 - wrong / judged) if judged else float("nan")
         print(f"{check:32s} {kind:8s} {ftype:26s} {split:12s} {n:5d} {na:4d} {wrong:5d}  {what} {100 * rate:.1f}%")
-    if wrong:
+    if wrong_lines:
         print("\nwrong verdicts:")
-        print("\n".join(wrong))
+        print("\n".join(wrong_lines))
     print()
     for (check, size), (wall, cpu) in speed(data).items():
         print(f"speed {check:32s} {size}x{size}: median {wall:.1f} ms wall, {cpu:.1f} ms CPU per image"
