@@ -6,7 +6,7 @@ and tabulated per (check, case kind, failure type, split): cases, not-applicable
 whose verdict differs from the expected one (false failures on images expected to pass,
 misses on images expected to fail). Speed: median milliseconds per image per check (segmentation
 included, as each check would pay it alone) on a real image of the check's region (knee crop,
-MURA hand) resized to 512² and 2048².
+MURA hand, MURA forearm) resized to 512² and 2048².
 
 Usage::
 
@@ -78,15 +78,18 @@ def speed(
     """
     from skimage.transform import resize
 
-    from anatscore.anatomy.phantoms import hand_phantom, knee_phantom
+    from anatscore.anatomy.phantoms import forearm_phantom, hand_phantom, knee_phantom
 
     bases = {
         "knee": load_grey(knee_files(data_dir)[0]) if data_dir is not None else knee_phantom(seed=0),
         "hand": hand_phantom(5, seed=0),
+        "forearm": forearm_phantom(2, seed=0),
     }
-    hand_png = None if data_dir is None else data_dir / "real" / "xray" / "msk_mura_examples" / "HAND.png"
-    if hand_png is not None and hand_png.is_file():
-        bases["hand"] = load_grey(hand_png)
+    if data_dir is not None:
+        for region, name in (("hand", "HAND.png"), ("forearm", "FOREARM.png")):
+            png = data_dir / "real" / "xray" / "msk_mura_examples" / name
+            if png.is_file():
+                bases[region] = load_grey(png)
     out: dict[tuple[str, int], tuple[float, float]] = {}
     ctx = CheckContext()
     for size in sizes:
