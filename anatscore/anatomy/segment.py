@@ -3,7 +3,7 @@
 The segmentation is shared by every anatomy check of an image (memoised per image through
 :meth:`~anatscore.types.LoadedImage.memo` by :func:`segment_image`). It works on a copy of the
 grey image reduced to at most ``max_side`` pixels on its long side (area averaging), so a 4096²
-input costs about what a 512² one does (~90 ms CPU; ~20 ms at 224²); masks map back to full
+input costs about what a 512² one does; masks map back to full
 resolution with :meth:`Segmentation.to_full`.
 
 Steps (all on the working copy):
