@@ -1,0 +1,120 @@
+"""Axial skeleton and chest cases: real chest films expected to pass, controlled corruptions of
+them (mirrored = situs, one lung field opacified), and spine phantoms with known counts.
+
+Real data: the 127 JSRT PA films (with SCR masks, used here to place the corruptions), the 7
+chest films of the torchxrayvision test set and the pydicom-data CR chest. There is no real spine
+series in the workplace: spine cases are phantoms (``anatscore.anatomy.spine.spine_phantom``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage as ndi
+
+from . import Case
+
+CHEST_CHECKS = ("chest.lung_fields", "chest.heart_laterality", "chest.ctr", "chest.symmetry",
+                "proportions.lung_aspect")
+
+
+def _grey(path: Path) -> np.ndarray:
+    """Same decoding as ``anatscore.io.loading`` for 8-bit files: PIL 'F' / 255."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+
+
+def _mirrored(path: Path) -> np.ndarray:
+    return np.ascontiguousarray(_grey(path)[:, ::-1])
+
+
+def _erase_lung(path: Path, mask_path: Path) -> np.ndarray:
+    """Opacify one lung field: replace its (dilated) SCR mask by the smoothed surrounding density.
+
+    Normalised convolution ``G*(g w) / G*w`` with ``w`` = outside the mask, ``sigma`` = 4 % of
+    the side, plus the film's own fine texture (original minus its blur) to avoid a flat patch.
+    """
+    g = _grey(path).astype(np.float64)
+    m = _grey(mask_path) > 0.5
+    m = ndi.binary_dilation(m, iterations=max(1, g.shape[0] // 100))
+    w = (~m).astype(np.float64)
+    s = 0.04 * g.shape[0]
+    fill = ndi.gaussian_filter(g * w, s) / np.maximum(ndi.gaussian_filter(w, s), 1e-6)
+    # the lung's surroundings (ribs, mediastinum, diaphragm) are denser than aerated lung; the
+    # fill is raised to the 75th percentile of the film at least, as in an opacified hemithorax
+    fill = np.maximum(fill, np.quantile(g, 0.75))
+    texture = g - ndi.gaussian_filter(g, 2.0)
+    return np.clip(np.where(m, fill + 0.5 * texture, g), 0, 1).astype(np.float32)
+
+
+def _chest_real(data: Path) -> Iterator[tuple[str, Path]]:
+    jsrt = data / "real/xray/chest/jsrt_scr/images"
+    for p in sorted(jsrt.glob("*.png")):
+        yield f"jsrt/{p.name}", p
+    for p in sorted((data / "real/xray/chest/torchxrayvision_tests").glob("*")):
+        if p.suffix.lower() in (".png", ".jpg", ".jpeg"):
+            yield f"xrv_tests/{p.name}", p
+    cr = data / "real/xray/pydicom_data/RG1_J2KR_display.png"
+    if cr.is_file():
+        yield "pydicom/RG1_J2KR_display.png", cr
+
+
+def chest_cases(data: Path) -> Iterator[Case]:
+    """Real chests (all five chest checks expected to pass) and their corruptions."""
+    for name, p in _chest_real(data):
+        yield Case(name, "chest", "real", partial(_grey, p), {c: True for c in CHEST_CHECKS}, view="pa")
+    masks = data / "real/xray/chest/jsrt_scr/masks"
+    for i, (name, p) in enumerate(n for n in _chest_real(data) if n[0].startswith("jsrt/")):
+        yield Case(f"{name}#mirrored", "chest", "corrupt", partial(_mirrored, p),
+                   {"chest.heart_laterality": False}, failure_type="mirrored_situs", view="pa")
+        side = ("right_lung", "left_lung")[i % 2]
+        yield Case(f"{name}#no_{side}", "chest", "corrupt", partial(_erase_lung, p, masks / side / p.name),
+                   {"chest.lung_fields": False}, failure_type="lung_field_opacified", view="pa")
+
+
+SPINE_NORMAL: dict[str, tuple[int, ...]] = {
+    "lumbar_spine": (5, 6),
+    "thoracic_spine": (12, 11),
+    "cervical_spine": (6, 7),
+}
+SPINE_WRONG: dict[str, tuple[int, ...]] = {
+    "lumbar_spine": (3, 9),
+    "thoracic_spine": (8, 16),
+    "cervical_spine": (4, 10),
+}
+
+
+def _phantom(**kw: object) -> Callable[[], np.ndarray]:
+    from anatscore.anatomy.spine import spine_phantom
+
+    return partial(spine_phantom, **kw)  # type: ignore[arg-type]
+
+
+def spine_cases(seeds: int = 6) -> Iterator[Case]:
+    """Spine phantoms: normal counts, wrong counts, and a fused level (block vertebra)."""
+    both = {"spine.vertebra_count": True, "spine.spacing": True}
+    for region, counts in SPINE_NORMAL.items():
+        for n in counts:
+            for s in range(seeds):
+                yield Case(f"{region}-phantom-{n}-s{s}", region, "phantom",
+                           _phantom(n=n, seed=s, tilt=0.03 * (s % 3)), dict(both), view="ap")
+        for n in SPINE_WRONG[region]:
+            for s in range(seeds):
+                yield Case(f"{region}-phantom-{n}-wrong-s{s}", region, "phantom",
+                           _phantom(n=n, seed=s, tilt=0.03 * (s % 3)), {"spine.vertebra_count": False},
+                           failure_type="wrong_vertebra_count", view="ap")
+        n = max(counts)
+        for s in range(seeds):
+            yield Case(f"{region}-phantom-{n}-fused-s{s}", region, "phantom",
+                       _phantom(n=n, seed=s, fuse=1 + s % max(1, n - 3), tilt=0.03 * (s % 3)),
+                       {"spine.spacing": False}, failure_type="fused_level", view="ap")
+
+
+def cases(data_dir: Path | None) -> Iterator[Case]:
+    if data_dir is not None:
+        yield from chest_cases(data_dir)
+    yield from spine_cases()
