@@ -40,7 +40,7 @@ class SpineProfile:
 
 
 def _dominant_period(p: np.ndarray, lo: int, hi: int) -> Optional[float]:
-    """Lag of the first autocorrelation maximum in ``[lo, hi]`` (None when there is none)."""
+    """Shortest autocorrelation peak lag in ``[lo, hi]`` reaching half the highest (None if none)."""
     q = p - p.mean()
     ac = np.correlate(q, q, mode="full")[len(q) - 1:]
     if ac[0] <= 0:
@@ -52,7 +52,10 @@ def _dominant_period(p: np.ndarray, lo: int, hi: int) -> Optional[float]:
     pk, _ = signal.find_peaks(ac[lo:hi + 1])
     if pk.size == 0:
         return None
-    best = pk[np.argmax(ac[lo:hi + 1][pk])]
+    vals = ac[lo:hi + 1][pk]
+    # the first peak that reaches half the strongest: a fused level or a missing disc makes a
+    # multiple of the true period strong too, the shortest strong lag is the period
+    best = pk[np.flatnonzero(vals >= 0.5 * vals.max())[0]]
     return float(best + lo)
 
 
@@ -60,12 +63,15 @@ def _irregularity(iv: np.ndarray) -> float:
     """Largest relative residual of body-to-body intervals from their linear trend down the spine.
 
     Vertebral bodies grow gradually caudally, so the trend (least squares line through the
-    intervals) is removed first: ``max_i |iv_i - fit_i| / fit_i``. ``inf`` with fewer than 3 intervals.
+    intervals, Theil-Sen so that the outlier being looked for cannot bend it) is removed first: ``max_i |iv_i - fit_i| / fit_i``. ``inf`` with fewer than 3 intervals.
     """
     if iv.size < 3:
         return float("inf")
+    from scipy.stats import theilslopes
+
     k = np.arange(iv.size)
-    fit = np.polyval(np.polyfit(k, iv, 1), k)
+    slope, icpt, _, _ = theilslopes(iv, k)  # robust: one fused level must not bend the trend
+    fit = icpt + slope * k
     return float(np.max(np.abs(iv - fit) / np.maximum(fit, 1e-9)))
 
 
@@ -91,6 +97,9 @@ def analyse_spine(grey: np.ndarray, band_frac: float = 0.05) -> SpineProfile:
     if period is None:
         return SpineProfile(0, [], [], float("inf"), None, axis.tolist())
     d = prof - ndi.gaussian_filter1d(prof, 2 * period)
+    # bodies are flat-topped; smoothing by a sixth of the period turns each plateau into one
+    # peak at its centre (noise would otherwise pick a point anywhere on the plateau)
+    d = ndi.gaussian_filter1d(d, period / 6)
     sd = float(d.std()) or 1.0
     peaks, _ = signal.find_peaks(d, prominence=0.5 * sd, distance=max(1, int(0.55 * period)))
     edge = int(0.25 * period)
