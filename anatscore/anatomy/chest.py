@@ -114,7 +114,15 @@ class ChestGeometry:
 _SIDES = {"right": (0.12, 0.45), "left": (0.55, 0.88)}
 
 
-def _grow_lung(s: np.ndarray, side: str, levels: np.ndarray, frame: np.ndarray) -> Optional[np.ndarray]:
+def _outside(s: np.ndarray, level: float, frame: np.ndarray) -> np.ndarray:
+    """Dark pixels (``s < level``) connected to the image frame: background outside the body."""
+    lab, _ = ndi.label(s < level)
+    ids = np.unique(lab[frame & (lab > 0)])
+    return np.isin(lab, ids)
+
+
+def _grow_lung(s: np.ndarray, side: str, levels: np.ndarray, frame: np.ndarray,
+               outside: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
     """Largest dark component around the side's seed that does not leak (see module docstring).
 
     The component grows monotonically with the threshold and a leak, once it happens, persists,
@@ -125,6 +133,9 @@ def _grow_lung(s: np.ndarray, side: str, levels: np.ndarray, frame: np.ndarray) 
     r0, r1 = int(0.2 * n), int(0.6 * n)
     a0, a1 = int(c0 * n), int(c1 * n)
     sub = s[r0:r1, a0:a1]
+    if outside is not None and not outside[r0:r1, a0:a1].all():
+        # the seed must not be background outside the body (darker than lung on many films)
+        sub = np.where(outside[r0:r1, a0:a1], np.inf, sub)
     iy, ix = np.unravel_index(int(np.argmin(sub)), sub.shape)
     seed = (iy + r0, ix + a0)
     # Binary opening of {s < t} equals {grey_closing(s) < t} for a flat footprint (threshold
@@ -180,8 +191,9 @@ def segment_lungs(g: np.ndarray, min_area_frac: float = 0.02) -> dict[str, LungF
     levels = np.quantile(centre, np.linspace(0.05, 0.8, 40))
     out: dict[str, LungField] = {}
     grow = max(1, round(n / 64))
+    outside = _outside(s, float(levels[4]), frame)
     for side in _SIDES:
-        comp = _grow_lung(s, side, levels, frame)
+        comp = _grow_lung(s, side, levels, frame, outside)
         if comp is None:
             continue
         filled = ndi.binary_fill_holes(comp)
@@ -337,3 +349,30 @@ def reference_geometry(right_lung: np.ndarray, left_lung: np.ndarray, heart: np.
     hx = float(np.nonzero(heart)[1].mean())
     mid = (rc.max() + lc.min()) / 2.0
     return {"ctr": hw / thorax, "thorax_width": thorax, "heart_width": hw, "heart_offset": (hx - mid) / thorax}
+
+
+def chest_phantom(n: int = 512, seed: int = 0, heart_side: str = "left", lungs: tuple[bool, bool] = (True, True),
+                  noise: float = 0.02) -> np.ndarray:
+    """Synthetic frontal chest (grey [0, 1]) with known anatomy, for tests.
+
+    A bright elliptical thorax on a darker background, two dark elliptical lung fields (patient's
+    right on the image's left) and a dense heart ellipse in the lower mediastinum displaced to
+    ``heart_side``, which overlaps that lung's medial base (so that lung is smaller, as in life).
+    ``lungs = (right, left)`` switches each lung field off (an opacified hemithorax).
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64) / n
+    img = np.full((n, n), 0.15)
+    thorax = ((xx - 0.5) / 0.44) ** 2 + ((yy - 0.55) / 0.48) ** 2 <= 1
+    img[thorax] = 0.75
+    img[yy > 0.82] = 0.8  # abdomen below the diaphragm
+    for on, cx in zip(lungs, (0.31, 0.69)):
+        if on:
+            lung = ((xx - cx) / 0.15) ** 2 + ((yy - 0.45) / 0.31) ** 2 <= 1
+            img[lung] = 0.3 + 0.05 * np.sin(yy[lung] * 60)  # rib-like banding
+    hx = 0.56 if heart_side == "left" else 0.44
+    heart = ((xx - hx) / 0.15) ** 2 + ((yy - 0.66) / 0.13) ** 2 <= 1
+    img[heart] = 0.8
+    img[(np.abs(xx - 0.5) < 0.04) & (yy < 0.6)] = 0.85  # mediastinum / spine
+    img = ndi.gaussian_filter(img, 0.01 * n) + noise * rng.standard_normal((n, n))
+    return np.clip(img, 0, 1).astype(np.float32)
