@@ -83,6 +83,12 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         target="anatscore.checks.spine:spacing",
         regions=_SPINE, modalities=_XRAY, group="anatomy",
     ),
+    CheckSpec(
+        name="pelvis.symmetry",
+        summary="AP pelvis: bone balanced left/right of the symmetry axis (iliac wings, hips)",
+        target="anatscore.checks.pelvis:symmetry",
+        regions=("pelvis",), modalities=_XRAY, group="anatomy",
+    ),
 )
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------

@@ -114,7 +114,46 @@ def spine_cases(seeds: int = 6) -> Iterator[Case]:
                        {"spine.spacing": False}, failure_type="fused_level", view="ap")
 
 
+def _erase_box(path: Path, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Replace the box (y0, y1, x0, x1 in pixels) by soft tissue: the smoothed surroundings,
+    capped at the film's median density, plus half the film's fine texture."""
+    g = _grey(path).astype(np.float64)
+    h, w = g.shape
+    y0, y1, x0, x1 = (int(round(v)) for v in box)
+    m = np.zeros(g.shape, bool)
+    m[max(0, y0):min(h, y1), max(0, x0):min(w, x1)] = True
+    wt = (~m).astype(np.float64)
+    s = 0.05 * h
+    fill = ndi.gaussian_filter(g * wt, s) / np.maximum(ndi.gaussian_filter(wt, s), 1e-6)
+    fill = np.minimum(fill, np.median(g[~m]))
+    texture = g - ndi.gaussian_filter(g, 2.0)
+    return np.clip(np.where(m, fill + 0.5 * texture, g), 0, 1).astype(np.float32)
+
+
+def pelvis_cases(data: Path) -> Iterator[Case]:
+    """The 4 infant AP pelvis films (expected symmetric) and, per film and side, the iliac wing
+    or the proximal femur erased (boxes placed from the set's pelvis/femur landmarks)."""
+    import json
+
+    for p in sorted((data / "real/xray/pelvis_ddh").glob("*.jpg")):
+        yield Case(f"pelvis_ddh/{p.name}", "pelvis", "real", partial(_grey, p), {"pelvis.symmetry": True}, view="ap")
+        lm = json.loads(p.with_suffix(".json").read_text())["landmark_list"][0]
+        with Image.open(p) as im:
+            w, h = im.size
+        for side in ("l", "r"):
+            (xo, yo), (xi, yi) = lm[f"pel_{side}_o"], lm[f"pel_{side}_i"]
+            x0, x1 = sorted((xo, xi))
+            wing = (0.03 * h, max(yo, yi) + 0.03 * h, x0 - 0.08 * w, x1 + 0.05 * w)
+            yield Case(f"pelvis_ddh/{p.name}#no_wing_{side}", "pelvis", "corrupt", partial(_erase_box, p, wing),
+                       {"pelvis.symmetry": False}, failure_type="iliac_wing_removed", view="ap")
+            xf, yf = lm[f"fem_{side}"]
+            femur = (yf, h, xf - 0.12 * w, xf + 0.12 * w)
+            yield Case(f"pelvis_ddh/{p.name}#no_femur_{side}", "pelvis", "corrupt", partial(_erase_box, p, femur),
+                       {"pelvis.symmetry": False}, failure_type="femur_removed", view="ap")
+
+
 def cases(data_dir: Path | None) -> Iterator[Case]:
     if data_dir is not None:
         yield from chest_cases(data_dir)
+        yield from pelvis_cases(data_dir)
     yield from spine_cases()
