@@ -48,7 +48,7 @@ def analyse_pelvis(grey: np.ndarray, n: int = WORK) -> PelvisSymmetry:
     w = int(0.4 * n)
     rows = slice(int(0.05 * n), int(0.95 * n))
     best_c, best_r = n // 2, -1.0
-    for c in range(int(0.3 * n), int(0.7 * n) + 1):
+    for c in range(int(0.3 * n), int(0.7 * n) + 1, 2):  # 2-px steps: the axis is smooth in c
         ww = min(w, c, n - 1 - c)
         left = b[rows, c - ww: c]
         right = b[rows, c + 1: c + 1 + ww][:, ::-1]
