@@ -20,7 +20,8 @@ Method (classical, no weights):
 * **Heart shadow** -- on each row between the level where the mediastinum widens and the lung
   bases, the heart spans from the right lung's medial edge to the left lung's medial edge.
   The midline is the centre of the upper mediastinum (trachea / spinous processes).
-* **CTR** = maximal transverse heart width / maximal inner thoracic width (outer lung edges).
+* **CTR** = transverse heart width (75th percentile of the heart rows' widths: a robust maximum)
+  / maximal inner thoracic width (outer lung edges).
 
 Clavicles are *not* detected: a Hessian ridge detector near the apices did not localise them on
 JSRT (removing one clavicle changed its verdict in under 10 % of films), so no clavicle check is
@@ -318,7 +319,10 @@ def analyse_chest(grey: np.ndarray, n: int = WORK) -> ChestGeometry:
         if heart is not None and heart.any() and midline is not None:
             geo.heart = heart
             widths = heart.sum(1)
-            geo.heart_width = float(widths.max())
+            # robust maximum: the very widest rows are where the lung masks curve away along
+            # the diaphragm, not the heart border (on the 127 JSRT films, CTR vs SCR CTR: median
+            # |error| 0.066 and Pearson r 0.11 with the 75th percentile; 0.113 and -0.11 with the max)
+            geo.heart_width = float(np.quantile(widths[widths > 0], 0.75))
             geo.ctr = geo.heart_width / geo.thorax_width
             rows = np.flatnonzero(widths)
             lo = rows[len(rows) // 3:]  # lower two thirds of the heart shadow
