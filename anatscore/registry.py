@@ -40,6 +40,31 @@ INFERENCE_CHECKS: tuple[CheckSpec, ...] = ()
 _SPINE = ("spine", "cervical_spine", "thoracic_spine", "lumbar_spine")
 
 ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
+    # limbs (appendicular skeleton); expected ranges in anatscore/anatomy/regions/<region>.json
+    CheckSpec(
+        name="joint.space",
+        summary="joint space present (not fused): depth of the femorotibial gap vs real knee radiographs",
+        target="anatscore.checks.joint_space:joint_space",
+        regions=("knee",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="texture.trabecular_anisotropy",
+        summary="trabecular texture oriented along stress lines (structure tensor), not random",
+        target="anatscore.checks.trabecular:trabecular_anisotropy",
+        regions=("knee",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="hand.digit_count",
+        summary="number of digits on a PA hand (flags extra or missing digits), vs the hand record",
+        target="anatscore.checks.hand_digits:digit_count",
+        regions=("hand",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
     # --- axial skeleton and chest (branch axial) ---
     CheckSpec(
         name="chest.lung_fields",
