@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             "height_ratio": (ll.height / lr.height) if (lr and ll) else np.nan,
             "aspect_right": (lr.height / lr.width) if lr else np.nan,
             "aspect_left": (ll.height / ll.width) if ll else np.nan,
+            "contrast": min(lr.contrast if lr else np.inf, ll.contrast if ll else np.inf),
         })
     dt = (time.perf_counter() - t0) / max(1, len(names)) / 2
     col = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
@@ -98,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  CTR: estimated on {ok.sum()}/{len(c)}; |CTR - CTR_SCR| median {np.median(np.abs(c[ok] - cs[ok])):.3f}, "
           f"Pearson r {np.corrcoef(c[ok], cs[ok])[0, 1]:.2f}; CTR_SCR range {cs.min():.3f}..{cs.max():.3f}")
     print("\nMeasured quantiles (estimator on real films)  q0.005  q0.01  q0.05  q0.50  q0.95  q0.99  q0.995  mean  sd")
-    for k in ("area_right", "area_left", "area_ratio", "height_ratio", "aspect_right", "aspect_left", "ctr", "situs"):
-        v = col[k][~np.isnan(col[k])]
+    for k in ("area_right", "area_left", "area_ratio", "height_ratio", "aspect_right", "aspect_left", "ctr", "situs",
+              "contrast"):
+        v = col[k][np.isfinite(col[k])]
         q = np.quantile(v, [0.005, 0.01, 0.05, 0.5, 0.95, 0.99, 0.995])
         print(f"  {k:<13} " + "  ".join(f"{x:.3f}" for x in q) + f"  {v.mean():.3f}  {v.std():.3f}")
     return 0

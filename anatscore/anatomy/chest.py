@@ -78,6 +78,7 @@ class LungField:
     bottom: int
     inner: int  # medial edge column (max col for right lung, min col for left lung)
     outer: int  # lateral edge column
+    contrast: float = 0.0  # q90 of the normalised film minus the field's median: aerated lung is dark
 
     @property
     def height(self) -> int:
@@ -183,7 +184,9 @@ def segment_lungs(g: np.ndarray, min_area_frac: float = 0.02) -> dict[str, LungF
     ``min_area_frac`` of the image area.
     """
     n = g.shape[0]
-    s = filters.gaussian(normalise_window(g), sigma=2.0 * n / 256)
+    gn = normalise_window(g)
+    q90 = float(np.quantile(gn, 0.9))
+    s = filters.gaussian(gn, sigma=2.0 * n / 256)
     frame = np.zeros_like(s, dtype=bool)
     b = max(2, int(0.02 * n))
     frame[:b] = frame[-b:] = True
@@ -205,7 +208,8 @@ def segment_lungs(g: np.ndarray, min_area_frac: float = 0.02) -> dict[str, LungF
         rows = np.flatnonzero(mask.any(1))
         cols = np.flatnonzero(mask.any(0))
         inner, outer = (int(cols.max()), int(cols.min())) if side == "right" else (int(cols.min()), int(cols.max()))
-        out[side] = LungField(side, mask, area, int(rows[0]), int(rows[-1]), inner, outer)
+        contrast = float(q90 - np.median(gn[mask]))
+        out[side] = LungField(side, mask, area, int(rows[0]), int(rows[-1]), inner, outer, contrast)
     return out
 
 

@@ -27,8 +27,9 @@ def _lung_evidence(geo: ChestGeometry) -> dict[str, Any]:
 def lung_fields(image: Any, ctx: CheckContext) -> CheckResult:
     """``chest.lung_fields``: two lung fields, one each side, each of plausible size.
 
-    Value: number of lung fields found (0-2). Fails when fewer than two are found or a field's
-    area fraction is outside the record's ``lung_area_frac`` range.
+    Value: number of lung fields found (0-2). Fails when fewer than two are found, a field's
+    area fraction is outside the record's ``lung_area_frac`` range, or a field is not dark enough
+    to be aerated lung (``lung_contrast``: 90th percentile of the film minus the field's median).
     """
     name = "chest.lung_fields"
     rec = expected("chest")
@@ -41,7 +42,11 @@ def lung_fields(image: Any, ctx: CheckContext) -> CheckResult:
                                  f"(no {' or '.join(missing)} lung field)", evidence=_lung_evidence(geo))
     bad = [f"{s} lung field covers {lf.area_frac:.1%} of the image (expected {rec['lung_area_frac'].describe()})"
            for s, lf in geo.lungs.items() if not rec["lung_area_frac"].contains(lf.area_frac)]
+    bad += [f"{s} lung field is not aerated (contrast {lf.contrast:.2f} to dense tissue, expected "
+            f"{rec['lung_contrast'].describe()})"
+            for s, lf in geo.lungs.items() if not rec["lung_contrast"].contains(lf.contrast)]
     areas = {f"{s}_area_frac": round(lf.area_frac, 4) for s, lf in geo.lungs.items()}
+    areas.update({f"{s}_contrast": round(lf.contrast, 3) for s, lf in geo.lungs.items()})
     if bad:
         return CheckResult.judge(name, 2.0, False, "; ".join(bad), evidence=_lung_evidence(geo), **areas)
     return CheckResult.judge(name, 2.0, True, "two lung fields of plausible size", evidence=_lung_evidence(geo), **areas)
