@@ -131,3 +131,34 @@ def test_plausible_aggregates_axial_failures() -> None:
             ctx.prior[spec.name] = resolve(spec.target)(img, ctx)
     r = resolve(check_spec("anatomy.plausible").target)(img, ctx)
     assert r.passed is False and "chest.heart_laterality" in r.reason
+
+
+def _symmetric_pelvis_like(seed: int = 0) -> np.ndarray:
+    """Smooth random bone-like blobs mirrored about the centre column (a symmetric 'pelvis')."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(seed)
+    half = ndi.gaussian_filter(rng.random((256, 128)), 6)
+    half = (half - half.min()) / (np.ptp(half) + 1e-9)
+    img = np.concatenate([half, half[:, ::-1]], axis=1)
+    return np.clip(img + 0.02 * rng.standard_normal(img.shape), 0, 1).astype(np.float32)
+
+
+def test_pelvis_symmetry_known_answers() -> None:
+    sym = _symmetric_pelvis_like()
+    r = _run("pelvis.symmetry", sym, "pelvis")
+    assert r.passed is True and r.value > 0.9
+    assert abs(r.extra["axis_frac"] - 0.5) < 0.03
+    cut = sym.copy()
+    cut[:128, 140:] = 0.0  # remove the upper right quadrant's "bone"
+    r = _run("pelvis.symmetry", cut, "pelvis")
+    assert r.passed is False and "upper" in r.reason
+    noise = np.random.default_rng(1).random((300, 300)).astype(np.float32)
+    r = _run("pelvis.symmetry", noise, "pelvis")
+    assert r.passed is False and "mirror" in r.reason
+
+
+def test_spine_noise_has_no_vertebral_pattern() -> None:
+    noise = np.random.default_rng(2).random((400, 250)).astype(np.float32)
+    r = _run("spine.vertebra_count", noise, "lumbar_spine")
+    assert r.passed is False and "no periodic" in r.reason

@@ -29,8 +29,8 @@ def vertebra_count(image: Any, ctx: CheckContext) -> CheckResult:
     p = _profile(image)
     rng = rec["vertebra_count"]
     if p.period is None:
-        return CheckResult.judge(name, 0.0, False, "no periodic vertebral body pattern along the spine axis",
-                                 evidence=_evidence(p))
+        return CheckResult.judge(name, 0.0, False, "no periodic vertebral body pattern along the spine axis "
+                                 f"(autocorrelation {p.periodicity:.2f})", evidence=_evidence(p))
     ok = rng.contains(p.count)
     return CheckResult.judge(name, float(p.count), ok,
                              f"expected {rng.describe()} vertebral bodies ({rec.region}), found {p.count}",
