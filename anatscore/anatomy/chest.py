@@ -11,15 +11,20 @@ Method (classical, no weights):
 * **Lungs** -- lungs are the two large dark fields inside the brighter thorax. The image is
   percentile-normalised on its central window (robust to black anonymisation boxes and bright
   borders) and smoothed (Gaussian, ``sigma = 2/256`` of the side). Per side a seed is placed at the
-  darkest point of a search window in the upper-middle hemithorax; the threshold is then raised
+  darkest point of a search window in the upper-middle hemithorax (ignoring dark background
+  connected to the frame, which is darker than lung on many films); the threshold is then raised
   through quantiles of the central window and the connected dark component holding the seed is
   kept for as long as it neither touches the image frame nor crosses the midline (where it would
   "leak" into the background or the other lung). This is a seeded, per-side version of the
   stable-region idea of MSER. The last non-leaking component, hole-filled and dilated by
-  ``n/64`` px (the threshold stops short of the dense lung periphery), is the lung field.
+  ``n/64`` px (the threshold stops short of the dense lung periphery), is the lung field. Its
+  ``contrast`` (90th percentile of the film minus the field's median) tells aerated lung from
+  an opacified hemithorax.
 * **Heart shadow** -- on each row between the level where the mediastinum widens and the lung
   bases, the heart spans from the right lung's medial edge to the left lung's medial edge.
   The midline is the centre of the upper mediastinum (trachea / spinous processes).
+* **Situs** -- :func:`situs_score` combines the heart shadow's offset from the midline, the
+  left/right lung area ratio and the density asymmetry of the lower paramedian bands.
 * **CTR** = transverse heart width (75th percentile of the heart rows' widths: a robust maximum)
   / maximal inner thoracic width (outer lung edges).
 
