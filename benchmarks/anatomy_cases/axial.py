@@ -1,5 +1,6 @@
 """Axial skeleton and chest cases: real chest films expected to pass, controlled corruptions of
-them (mirrored = situs, one lung field opacified), and spine phantoms with known counts.
+them (mirrored = situs, one lung field opacified, one hemithorax at half height, the film squashed
+vertically), pelvis films with a bone erased, and spine phantoms with known counts.
 
 Real data: the 127 JSRT PA films (with SCR masks, used here to place the corruptions), the 7
 chest films of the torchxrayvision test set and the pydicom-data CR chest. There is no real spine
@@ -51,6 +52,31 @@ def _erase_lung(path: Path, mask_path: Path) -> np.ndarray:
     return np.clip(np.where(m, fill + 0.5 * texture, g), 0, 1).astype(np.float32)
 
 
+def _squash_rows(g: np.ndarray, factor: float) -> np.ndarray:
+    """Shrink ``g`` vertically by ``factor`` (top-anchored); pad below with its last row."""
+    from skimage.transform import resize
+
+    h, w = g.shape
+    k = max(1, int(round(h * factor)))
+    small = resize(g, (k, w), anti_aliasing=True, preserve_range=True)
+    return np.vstack([small, np.repeat(small[-1:], h - k, axis=0)]).astype(np.float32)
+
+
+def _squashed_half(path: Path, side: str, factor: float = 0.5) -> np.ndarray:
+    """One hemithorax (image half) shrunk vertically: a lung field half as tall as the other."""
+    g = _grey(path)
+    h, w = g.shape
+    out = g.copy()
+    cols = slice(0, w // 2) if side == "right" else slice(w // 2, w)
+    out[:, cols] = _squash_rows(g[:, cols], factor)
+    return out
+
+
+def _squashed(path: Path, factor: float = 0.55) -> np.ndarray:
+    """The whole film shrunk vertically (lungs too short for their width)."""
+    return _squash_rows(_grey(path), factor)
+
+
 def _chest_real(data: Path) -> Iterator[tuple[str, Path]]:
     jsrt = data / "real/xray/chest/jsrt_scr/images"
     for p in sorted(jsrt.glob("*.png")):
@@ -74,6 +100,12 @@ def chest_cases(data: Path) -> Iterator[Case]:
         side = ("right_lung", "left_lung")[i % 2]
         yield Case(f"{name}#no_{side}", "chest", "corrupt", partial(_erase_lung, p, masks / side / p.name),
                    {"chest.lung_fields": False}, failure_type="lung_field_opacified", view="pa")
+        if i % 4 == 0:  # proportion distortions on every 4th film (32 films)
+            half = ("right", "left")[(i // 4) % 2]
+            yield Case(f"{name}#squashed_{half}_half", "chest", "corrupt", partial(_squashed_half, p, half),
+                       {"chest.symmetry": False}, failure_type="hemithorax_half_height", view="pa")
+            yield Case(f"{name}#squashed", "chest", "corrupt", partial(_squashed, p),
+                       {"proportions.lung_aspect": False}, failure_type="film_squashed_vertically", view="pa")
 
 
 SPINE_NORMAL: dict[str, tuple[int, ...]] = {
