@@ -1,7 +1,8 @@
 """The Python API: :func:`evaluate` a folder or in-memory images, :func:`run_check` on one array.
 
 >>> import numpy as np, anatscore
->>> res = anatscore.evaluate([np.zeros((64, 64), np.float32)], checks=["load"])
+>>> ramp = np.linspace(0, 1, 64 * 64, dtype=np.float32).reshape(64, 64)
+>>> res = anatscore.evaluate([ramp], checks=["load"])
 >>> res.checks[["image_id", "check", "passed"]].values.tolist()
 [['image-0000', 'load', True]]
 
@@ -91,7 +92,8 @@ def image_from_array(array: ImageLike, meta: ImageMeta) -> LoadedImage:
     """Wrap an in-memory image as a :class:`LoadedImage` (grey float32 in [0, 1]).
 
     Integer arrays are divided by their dtype's maximum (uint8 -> /255, uint16 -> /65535);
-    float arrays must already be finite and in [0, 1]. Colour (H, W, 3|4) keeps a uint8 copy
+    float arrays must already be finite and in [0, 1]. As for files, a constant image is refused
+    (``LoadError``: nothing to score; a safety filter's all-black output is one). Colour (H, W, 3|4) keeps a uint8 copy
     in ``colour`` (alpha dropped) and is converted to grey with the ITU-R 601-2 luma weights
     ``0.299 R + 0.587 G + 0.114 B`` (the same as PIL's ``convert("L"/"F")`` used for files).
     """
@@ -134,6 +136,12 @@ def image_from_array(array: ImageLike, meta: ImageMeta) -> LoadedImage:
         grey = (f @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.float32)
     else:
         grey = f
+    # the same content rule as for files (a constant image is nothing to score), where io has it
+    from .io import loading
+
+    content_rule = getattr(loading, "_check_content", None)
+    if content_rule is not None:
+        content_rule(grey, "image")
     meta.height, meta.width = grey.shape
     meta.format = meta.format or "array"
     return LoadedImage(meta=meta, grey=np.ascontiguousarray(grey), colour=colour)
@@ -207,11 +215,14 @@ def folder_items(root: Path, config: EvalConfig, manifest: Any = None) -> list[I
         kw["hash_files"] = False
     metas = discover(root, **kw)
     seen: set[str] = set()
+    items: list[Item] = []
     for m in metas:
-        if m.image_id in seen:
-            raise ValueError(f"two inputs share image_id {m.image_id!r}")
+        if m.image_id in seen:  # image_id is the store's key: score the first, say why not the rest
+            log.warning("two inputs share image_id %r; the first is scored, the other skipped", m.image_id)
+            continue
         seen.add(m.image_id)
-    return [Item(m, functools.partial(load_image, m, config)) for m in metas]
+        items.append(Item(m, functools.partial(load_image, m, config)))
+    return items
 
 
 # -- manifest ---------------------------------------------------------------------------------
@@ -314,7 +325,9 @@ def evaluate(
         run_dir: Optional[Path] = Path(resume)
         prev = _read_run_json(run_dir)
         run_id = prev["run_id"]
-        db_path = Path(db) if db is not None else Path(prev.get("db") or run_dir / DB_NAME)
+        db_path: Optional[Path] = Path(prev.get("db") or run_dir / DB_NAME)
+        if db is not None and Path(db).resolve() != Path(str(db_path)).resolve():
+            raise ResumeError(f"run {run_dir} is stored in {db_path}, not {db}")
         base = _config_from_dict(prev.get("config", {}))
         # only execution settings may change on resume; what is measured stays the same
         keep = {k: v for k, v in overrides.items() if k in ("workers", "batch_size", "device")}
@@ -341,7 +354,7 @@ def evaluate(
             raise RunExistsError(f"refusing to overwrite {run_dir}: it already exists; use --resume {run_dir} "
                                  "to finish that run, or choose another --out")
         run_id = (f"{run_dir.name}-" if run_dir is not None else "mem-") + uuid.uuid4().hex[:8]
-        db_path = Path(db) if db is not None else (run_dir / DB_NAME if run_dir is not None else None)  # type: ignore[assignment]
+        db_path = Path(db) if db is not None else (run_dir / DB_NAME if run_dir is not None else None)
         input_dir = ""
 
     from .registry import select_checks
@@ -355,7 +368,7 @@ def evaluate(
         items = memory_items(path_or_images, manifest, **fields)
     else:
         root = Path(path_or_images)
-        if not root.is_dir():
+        if not root.exists():
             raise FileNotFoundError(f"input folder {root} does not exist")
         input_dir = str(root.resolve())
         items = folder_items(root, cfg, manifest)
@@ -369,7 +382,11 @@ def evaluate(
     manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, "", "running", invocations, {})
     if run_dir is not None:
         # run.json first: from here on, whatever kills the process, --resume can find the run
-        run_dir.mkdir(parents=True, exist_ok=True)
+        if resume is None and not run_dir.exists():
+            try:  # atomic: of two runs racing for the same (timestamped) folder, one gets it
+                run_dir.mkdir(parents=True, exist_ok=False)
+            except FileExistsError:
+                raise RunExistsError(f"refusing to overwrite {run_dir}: another run just created it") from None
         write_run_json(run_dir, manifest_doc)
     store = RunStore(db_path if db_path is not None else ":memory:", run_id)
     tmp: Optional[tempfile.TemporaryDirectory[str]] = None
@@ -407,7 +424,7 @@ def evaluate(
         finished = _now()
         invocations.append(_invocation(stats, started_at=finished, wall=time.perf_counter() - t_start))
         manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, finished, "finished",
-                                 invocations, runner.ctx.weights_used, store, runner)
+                                 invocations, runner.ctx.weights_used, store, runner, metrics_doc)
         store.finish_run(finished, "finished", manifest_doc)
         t0 = time.perf_counter()
         headline = [s.name for s in runner.specs if s.headline]
@@ -451,7 +468,7 @@ def _invocation(stats: RunStats, started_at: str, wall: float) -> dict[str, Any]
 def _manifest(run_id: str, cfg: EvalConfig, input_dir: str, run_dir: Optional[Path], db_path: Optional[Path],
               started: str, finished: str, status: str, invocations: list[dict[str, Any]],
               weights_used: Mapping[str, str], store: Optional[RunStore] = None,
-              runner: Optional[Runner] = None) -> dict[str, Any]:
+              runner: Optional[Runner] = None, metrics_doc: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
     """The ``run.json`` document."""
     counts: dict[str, int] = {}
     if store is not None:
@@ -463,6 +480,11 @@ def _manifest(run_id: str, cfg: EvalConfig, input_dir: str, run_dir: Optional[Pa
         for name in sorted(runner.ctx.models):
             if name not in weights_used:
                 models.append({"name": name, "sha256": ""})
+    extractors = (metrics_doc or {}).get("extractors")
+    if isinstance(extractors, Mapping):  # feature extractors of the set-level metrics
+        for name, info in sorted(extractors.items()):
+            sha = info.get("weights_sha256", "") if isinstance(info, Mapping) else ""
+            models.append({"name": f"extractor:{name}", "sha256": sha or ""})
     return {
         "run_id": run_id,
         "status": status,
@@ -499,7 +521,7 @@ def run_check(
     call is a programming context, unlike a run). Pass ``ctx`` to reuse loaded models.
 
     >>> import numpy as np, anatscore
-    >>> anatscore.run_check("load", np.zeros((8, 8), np.uint8)).passed
+    >>> anatscore.run_check("load", np.arange(64, dtype=np.uint8).reshape(8, 8)).passed
     True
     """
     spec = check_spec(name)

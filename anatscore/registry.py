@@ -34,7 +34,19 @@ LOAD_CHECKS: tuple[CheckSpec, ...] = (
 )
 
 # --- inference: fill in modality/region/view when the manifest does not say (issue 4) -----------
-INFERENCE_CHECKS: tuple[CheckSpec, ...] = ()
+_CM = "anatscore.checks.classify_match"
+INFERENCE_CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(name="modality.match",
+              summary="classifier's modality (incl. photo of a printed exam, illustration) vs the requested one",
+              target=f"{_CM}:modality_match", batch_target=f"{_CM}:modality_match_batch", needs=("grey",),
+              stage=0, group="modality", headline=True),
+    CheckSpec(name="region.match", summary="classifier's body region vs the requested one (radiographs)",
+              target=f"{_CM}:region_match", batch_target=f"{_CM}:region_match_batch", needs=("grey",),
+              stage=0, group="modality", headline=True),
+    CheckSpec(name="view.match", summary="classifier's frontal/lateral view vs the requested view (radiographs)",
+              target=f"{_CM}:view_match", batch_target=f"{_CM}:view_match_batch", needs=("grey",),
+              stage=0, group="modality"),
+)
 
 # --- weight-free anatomy of radiographs (issue 3) ------------------------------------------------
 _SPINE = ("spine", "cervical_spine", "thoracic_spine", "lumbar_spine")
@@ -62,6 +74,14 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         summary="number of digits on a PA hand (flags extra or missing digits), vs the hand record",
         target="anatscore.checks.hand_digits:digit_count",
         regions=("hand",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="forearm.two_bones",
+        summary="radius and ulna both present and separate along the forearm shaft (not missing or fused)",
+        target="anatscore.checks.two_bones:two_bones",
+        regions=("forearm",),
         modalities=_XRAY,
         group="anatomy",
     ),
@@ -120,7 +140,43 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
 LAYOUT_CHECKS: tuple[CheckSpec, ...] = ()
 
 # --- model-based checks: CLIP zero-shot, torchxrayvision (issue 4) --------------------------------
-MODEL_CHECKS: tuple[CheckSpec, ...] = ()
+_CHEST = ("chest",)
+_XA = "anatscore.checks.xrv_anatomy"
+_XP = "anatscore.checks.xrv_pathology"
+
+
+def _xrv(name: str, summary: str, module: str, fn: str, record: str, headline: bool = False,
+         group: str = "anatomy") -> CheckSpec:
+    return CheckSpec(name=name, summary=summary, target=f"{module}:{fn}", batch_target=f"{module}:{fn}_batch",
+                     regions=_CHEST, modalities=_XRAY, needs=("grey", f"weights:{record}"), group=group,
+                     headline=headline)
+
+
+MODEL_CHECKS: tuple[CheckSpec, ...] = (
+    _xrv("xrv.lungs", "both lungs segmented (torchxrayvision PSPNet)", _XA, "lungs", "xrv-pspnet"),
+    _xrv("xrv.heart_laterality", "heart toward the left lung (offset in thorax widths; PSPNet)", _XA,
+         "heart_laterality", "xrv-pspnet"),
+    _xrv("xrv.ctr", "cardiothoracic ratio within a plausible range (PSPNet heart and lungs)", _XA, "ctr_check",
+         "xrv-pspnet"),
+    _xrv("xrv.clavicles", "left and right clavicle, one piece each, on their sides (PSPNet)", _XA, "clavicles",
+         "xrv-pspnet"),
+    _xrv("xrv.scapulae", "left and right scapula, one piece each, on their sides (PSPNet)", _XA, "scapulae",
+         "xrv-pspnet"),
+    _xrv("xrv.ribs", "posterior ribs per side: count, symmetry, none split (CXAS 159-structure model)", _XA,
+         "ribs", "xrv-cxas"),
+    _xrv("xrv.vertebrae", "visible vertebrae form one contiguous, ordered run (CXAS)", _XA, "vertebrae",
+         "xrv-cxas"),
+    _xrv("xrv.pathology", "requested chest finding present at the DenseNet's calibrated threshold", _XP,
+         "pathology", "xrv-densenet121-res224-all", headline=True, group="pathology"),
+    _xrv("xrv.view", "frontal/lateral view model agrees with the requested view", _XP, "view", "xrv-view",
+         group="modality"),
+    CheckSpec(name="us.obstetric",
+              summary="ultrasound content vs the organ the prompt asked for (fails on obstetric look-alikes)",
+              target=f"{_CM}:us_obstetric", batch_target=f"{_CM}:us_obstetric_batch", modalities=("us",),
+              needs=("grey",), group="modality", headline=True),
+    _xrv("xrv.ood", "autoencoder reconstruction error (out-of-distribution score)", _XP, "ood", "xrv-resnet-ae",
+         group="realism"),
+)
 
 # --- aggregates that read other checks' results (stage 2) ----------------------------------------
 AGGREGATE_CHECKS: tuple[CheckSpec, ...] = (

@@ -21,9 +21,10 @@ run goes on. Manifest rows marked ``refused`` are recorded (a ``load`` row with 
 and never decoded; inputs that discovery rejected (``meta.extra["load_error"]``) get a failed
 ``load`` row with that reason and are never opened.
 
-torch is imported only when a selected check needs weights (``needs`` has ``weights:<record>``
-or ``torch``) and its weights are installed, so weight-free runs start fast; each model is built once per run
-through ``ctx.model`` and model checks run under ``torch.inference_mode()``.
+torch is imported only when a selected check batches model inputs (``batch_target``) or needs
+weights (``needs`` has ``weights:<record>`` or ``torch``) and its weights are installed, so
+weight-free runs start fast; each model is built once per run through ``ctx.model`` and model
+checks run under ``torch.inference_mode()``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ CHECK_ERROR = "check error:"
 #: reason and is never opened.
 LOAD_ERROR_KEY = "load_error"
 
+#: The report shows thumbnails of at most this many failing images per run, this many pixels a side.
+MAX_THUMBNAILS = 300
+THUMBNAIL_SIDE = 128
+
 
 @dataclass
 class Item:
@@ -70,9 +75,11 @@ class Item:
 class RunStats:
     """What one invocation of :meth:`Runner.run` did (this process only; see the store for totals).
 
-    ``timings`` are seconds by stage: ``decode`` is summed over worker threads, ``decode_wait``
-    the main thread's wait for decoded batches, ``check:<group>`` per check group, ``metrics``,
-    ``store``.
+    ``timings`` are seconds by stage: ``setup`` (importing check modules, and torch when a check
+    needs it),
+    ``decode`` is summed over worker threads, ``decode_wait``
+    the main thread's wait for decoded batches, ``check:<group>`` per check group (summed over
+    check threads when ``workers > 0``), ``metrics``, ``store``.
     """
 
     processed: int = 0
@@ -89,9 +96,31 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def thumbnail_png(image: LoadedImage, side: int = THUMBNAIL_SIDE) -> bytes:
+    """A PNG of at most ``side`` pixels per side (colour when the input had colour) for the report."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    src = image.colour if image.colour is not None else np.round(np.clip(image.grey, 0, 1) * 255).astype(np.uint8)
+    im = Image.fromarray(np.ascontiguousarray(src))
+    im.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
 def _needs_torch(spec: CheckSpec) -> bool:
-    """A check needs torch when it needs weights (``weights:<record>``) or says ``torch``."""
-    return any(n == "torch" or n.startswith("weights:") for n in spec.needs)
+    """A check needs torch when it batches model inputs (``batch_target``), needs weights
+    (``weights:<record>``) or says ``torch`` in ``needs``."""
+    return bool(spec.batch_target) or any(n == "torch" or n.startswith("weights:") for n in spec.needs)
+
+
+def _is_weights_error(exc: BaseException) -> bool:
+    from . import weights
+
+    return isinstance(exc, getattr(weights, "WeightsError", weights.WeightsMissingError))
 
 
 class _Check:
@@ -104,6 +133,7 @@ class _Check:
         self.unavailable = ""  # reason every row is not applicable (e.g. missing weights)
         self.import_error = ""
         self._logged_traceback = False
+        self.n_errors = 0  # rows of this invocation that say "check error"
         try:
             if spec.batch_target:
                 self.batch_fn = resolve(spec.batch_target)
@@ -118,13 +148,24 @@ class _Check:
         return self.spec.group or self.spec.name.split(".", 1)[0]
 
     def error(self, exc: BaseException) -> CheckResult:
-        """The row of a check that raised; logs the traceback the first time, a line after."""
+        """The row of a check that raised; logs the traceback the first time (later ones at
+        DEBUG level; :meth:`Runner.run` logs a count per check at the end).
+
+        A missing or unusable weights file (``anatscore.weights.WeightsError``) is not a bug: the
+        check is marked unavailable for the rest of the run (reported once), and its rows are
+        not applicable with the message that says how to install the weights.
+        """
+        if _is_weights_error(exc):
+            self.unavailable = f"weights not installed: {exc}"
+            log.warning("check %s is not applicable in this run: %s", self.spec.name, exc)
+            return CheckResult.na(self.spec.name, self.unavailable)
         reason = f"{CHECK_ERROR} {type(exc).__name__}: {exc}"
+        self.n_errors += 1
         if not self._logged_traceback:
             log.error("check %s raised (an anatscore bug); rows say %r", self.spec.name, reason, exc_info=exc)
             self._logged_traceback = True
         else:
-            log.error("check %s raised: %s", self.spec.name, reason)
+            log.debug("check %s raised: %s", self.spec.name, reason)
         return CheckResult.na(self.spec.name, reason)
 
     def validate(self, res: Any) -> CheckResult:
@@ -152,6 +193,7 @@ class Runner:
         metrics: Any = None,
         progress: bool = False,
     ) -> None:
+        t0 = time.perf_counter()
         self.config = config
         self.store = store
         self.metrics = metrics
@@ -162,8 +204,10 @@ class Runner:
         self.ctx = CheckContext(config=config)
         self.stats = RunStats()
         self._timing_lock = threading.Lock()
+        self._check_pool: Optional[ThreadPoolExecutor] = None
         self._check_weights()
         self.uses_torch = any(_needs_torch(c.spec) and not c.unavailable for c in self.checks)
+        self.stats.timings["setup"] += time.perf_counter() - t0  # importing the checks' modules
 
     # -- preparation --------------------------------------------------------------------------
     @staticmethod
@@ -175,13 +219,18 @@ class Runner:
         """Mark checks whose weights are not installed: their rows say how to install them."""
         from . import weights
 
+        # WeightsError (an unknown or broken record) is the base of WeightsMissingError when present
+        errors = getattr(weights, "WeightsError", weights.WeightsMissingError)
         for chk in self.checks:
             for name in chk.spec.weights():
                 try:
                     weights.local_path(name)
-                except weights.WeightsError as exc:  # missing, or (a registry bug) unknown record
+                except weights.WeightsMissingError as exc:
                     chk.unavailable = f"weights not installed: {exc}"
-                    log.warning("check %s will be not applicable: %s", chk.spec.name, exc)
+                except errors as exc:
+                    chk.unavailable = f"weights unavailable: {exc}"
+                if chk.unavailable:
+                    log.warning("check %s will be not applicable: %s", chk.spec.name, chk.unavailable)
                     break
 
     # -- decoding -----------------------------------------------------------------------------
@@ -252,8 +301,6 @@ class Runner:
         needs = chk.spec.needs
         if "original+mask" in needs and (image.original is None or image.mask is None):
             return "needs the original image and mask (manifest columns original, mask)"
-        if "colour" in needs and image.colour is None:
-            return "needs a colour image; this input is single-channel"
         if "reference" in needs and not self.config.reference:
             return "needs a reference set of real images (--reference)"
         return ""
@@ -269,6 +316,10 @@ class Runner:
         self, chk: _Check, images: Sequence[LoadedImage], results: dict[str, dict[str, CheckResult]]
     ) -> None:
         """Run one check on the images of a batch, filling ``results[image_id][check]``."""
+        if chk.batch_fn is None:
+            for img in images:
+                self._run_single(chk, img, results[img.meta.image_id])
+            return
         t0 = time.perf_counter()
         todo: list[LoadedImage] = []
         for img in images:
@@ -279,17 +330,37 @@ class Runner:
                 todo.append(img)
         if todo:
             with self._model_scope(chk.spec):
-                if chk.batch_fn is not None:
-                    self._run_batch(chk, todo, results)
-                else:
-                    for img in todo:
-                        ctx = dataclasses.replace(self.ctx, prior=dict(results[img.meta.image_id]))
-                        try:
-                            res = chk.validate(chk.fn(img, ctx))  # type: ignore[misc]
-                        except Exception as exc:  # noqa: BLE001 - see module docstring
-                            res = chk.error(exc)
-                        results[img.meta.image_id][chk.spec.name] = res
-        self.stats.timings[f"check:{chk.group}"] += time.perf_counter() - t0
+                self._run_batch(chk, todo, results)
+        self._add_time(f"check:{chk.group}", time.perf_counter() - t0)
+
+    def _run_single(self, chk: _Check, img: LoadedImage, found: dict[str, CheckResult]) -> None:
+        """Run a per-image check on one image; ``found`` is that image's results so far (its prior).
+
+        Safe to call from several threads for different images: it touches only ``found`` and
+        ``img`` (whose memo is per image); models go through the locked ``ctx.model``.
+        """
+        t0 = time.perf_counter()
+        why = self._not_applicable(chk, img)
+        if why:
+            found[chk.spec.name] = CheckResult.na(chk.spec.name, why)
+        else:
+            ctx = dataclasses.replace(self.ctx, prior=dict(found))
+            # inference_mode is thread-local: enter it in the thread that runs the check
+            with self._model_scope(chk.spec):
+                try:
+                    res = chk.validate(chk.fn(img, ctx))  # type: ignore[misc]
+                except Exception as exc:  # noqa: BLE001 - see module docstring
+                    res = chk.error(exc)
+            found[chk.spec.name] = res
+        self._add_time(f"check:{chk.group}", time.perf_counter() - t0)
+
+    def _run_singles(self, chks: Sequence[_Check], img: LoadedImage, found: dict[str, CheckResult]) -> None:
+        for chk in chks:
+            self._run_single(chk, img, found)
+
+    def _add_time(self, key: str, seconds: float) -> None:
+        with self._timing_lock:
+            self.stats.timings[key] += seconds
 
     def _run_batch(
         self, chk: _Check, todo: list[LoadedImage], results: dict[str, dict[str, CheckResult]]
@@ -321,13 +392,28 @@ class Runner:
     def _score_batch(
         self, images: list[LoadedImage], loads: dict[str, CheckResult]
     ) -> dict[str, dict[str, CheckResult]]:
-        """Every selected check on the decoded images of a batch, by image_id then check name."""
+        """Every selected check on the decoded images of a batch, by image_id then check name.
+
+        Within a stage, batched (model) checks run first on the whole batch in this thread; then
+        each image's per-image checks run in order, images in parallel on the check pool when
+        ``workers > 0`` (numpy/scipy/scikit-image release the GIL for most of their work).
+        """
         results: dict[str, dict[str, CheckResult]] = {i.meta.image_id: {"load": loads[i.meta.image_id]} for i in images}
-        stages = sorted({c.spec.stage for c in self.checks})
-        for stage in stages:
-            for chk in self.checks:
-                if chk.spec.stage == stage and chk.spec.name != "load":
+        for stage in sorted({c.spec.stage for c in self.checks}):
+            chks = [c for c in self.checks if c.spec.stage == stage and c.spec.name != "load"]
+            for chk in chks:
+                if chk.batch_fn is not None:
                     self._run_check(chk, images, results)
+            singles = [c for c in chks if c.batch_fn is None]
+            if singles:
+                if self._check_pool is not None and len(images) > 1:
+                    futs = [self._check_pool.submit(self._run_singles, singles, img, results[img.meta.image_id])
+                            for img in images]
+                    for f in futs:
+                        f.result()
+                else:
+                    for img in images:
+                        self._run_singles(singles, img, results[img.meta.image_id])
             if stage == 0:
                 for img in images:
                     self._apply_inference(img, results[img.meta.image_id])
@@ -337,15 +423,21 @@ class Runner:
     def run(self, items: Sequence[Item]) -> RunStats:
         """Score every input not yet committed to the store; returns this invocation's stats."""
         done = self.store.done_ids()
+        self._thumbs_left = MAX_THUMBNAILS - self.store.thumbnail_count()
         todo = [it for it in items if it.meta.image_id not in done]
         self.stats.skipped_done = len(items) - len(todo)
         if self.uses_torch:
+            t0 = time.perf_counter()
             import torch  # noqa: F401 - imported once here, not inside the first check
+
+            self.stats.timings["setup"] += time.perf_counter() - t0
 
         size = max(1, int(self.config.batch_size))
         batches = [todo[i:i + size] for i in range(0, len(todo), size)]
         bar = self._bar(len(todo))
         load_chk = next(c for c in self.checks if c.spec.name == "load")
+        if self.config.workers > 0:
+            self._check_pool = ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="anatscore-check")
         try:
             for batch, decoded in self._decoded_batches(batches):
                 records: list[ImageRecord] = []
@@ -380,6 +472,9 @@ class Runner:
                     rec = records[slot[img.meta.image_id]]
                     rec.meta = img.meta
                     rec.results.extend(scored[img.meta.image_id].values())
+                    if self._thumbs_left > 0 and any(r.passed is False for r in rec.results):
+                        rec.thumbnail = thumbnail_png(img)
+                        self._thumbs_left -= 1
                 if self.metrics is not None and ok_images:
                     self._add_metrics(ok_images)
                 t0 = time.perf_counter()
@@ -392,6 +487,13 @@ class Runner:
         finally:
             if bar is not None:
                 bar.close()
+            if self._check_pool is not None:
+                self._check_pool.shutdown(wait=True)
+                self._check_pool = None
+            for chk in self.checks:
+                if chk.n_errors:
+                    log.error("check %s raised on %d image(s) in this run; their rows say 'check error: ...'",
+                              chk.spec.name, chk.n_errors)
         return self.stats
 
     def _add_metrics(self, images: list[LoadedImage]) -> None:

@@ -9,6 +9,7 @@ runs so the leaderboard can read them all)::
            extra JSON, seq)                                        PK (run_id, image_id)
     results(run_id, image_id, check_name, value, passed, reason, extra JSON, evidence JSON, seq)
                                                                    PK (run_id, image_id, check_name)
+    thumbnails(run_id, image_id, png BLOB)                         small PNGs of failing images
     metrics(run_id PK, document JSON)
 
 Exactly-once: an image's ``images`` row and all its ``results`` rows are written in the same
@@ -84,6 +85,13 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (run_id, image_id, check_name),
     FOREIGN KEY (run_id, image_id) REFERENCES images(run_id, image_id)
 );
+CREATE TABLE IF NOT EXISTS thumbnails (
+    run_id TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    png BLOB NOT NULL,
+    PRIMARY KEY (run_id, image_id),
+    FOREIGN KEY (run_id, image_id) REFERENCES images(run_id, image_id)
+);
 CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
     document TEXT NOT NULL
@@ -149,6 +157,7 @@ class ImageRecord:
     load_status: str
     load_reason: str
     results: list[CheckResult]
+    thumbnail: Optional[bytes] = None  # a small PNG for the report (failing images only)
 
 
 class RunStore:
@@ -233,6 +242,7 @@ class RunStore:
                     self.run_id, m.image_id, r.check, _value(r.value), _passed(r.passed), r.reason,
                     dumps(r.extra), None if r.evidence is None else dumps(r.evidence), self._seq,
                 ))
+        thumbs = [(self.run_id, rec.meta.image_id, rec.thumbnail) for rec in records if rec.thumbnail]
         with self._tx():
             self.conn.executemany(
                 "INSERT INTO images(run_id, image_id, path, sha256, size_bytes, width, height, format, "
@@ -245,6 +255,16 @@ class RunStore:
                 "VALUES (?,?,?,?,?,?,?,?,?)",
                 res_rows,
             )
+            self.conn.executemany("INSERT INTO thumbnails(run_id, image_id, png) VALUES (?,?,?)", thumbs)
+
+    def thumbnails(self) -> dict[str, bytes]:
+        """image_id -> PNG bytes of the thumbnails stored for this run."""
+        cur = self.conn.execute("SELECT image_id, png FROM thumbnails WHERE run_id=?", (self.run_id,))
+        return {r[0]: bytes(r[1]) for r in cur}
+
+    def thumbnail_count(self) -> int:
+        row = self.conn.execute("SELECT COUNT(*) FROM thumbnails WHERE run_id=?", (self.run_id,)).fetchone()
+        return int(row[0])
 
     def save_metrics(self, document: dict[str, Any]) -> None:
         with self._tx():

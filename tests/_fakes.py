@@ -31,6 +31,10 @@ FAKE_CHECKS: tuple[CheckSpec, ...] = (
               headline=True),
 )
 
+NOWEIGHTS_CHECK = CheckSpec(name="fake.noweights", summary="raises WeightsMissingError",
+                            target="_fakes:noweights", group="fake")
+NOWEIGHTS_CALLS: list[str] = []
+
 SLOW_CHECK = CheckSpec(name="fake.slow", summary="hangs on one image (resume test)", target="_fakes:slow",
                        group="fake")
 WEIGHTS_CHECK = CheckSpec(name="fake.model", summary="needs weights that are not installed",
@@ -41,7 +45,13 @@ def infer(image: LoadedImage, ctx: Any) -> CheckResult:
     return CheckResult.judge("fake.infer", None, True, "guessed", infer={"region": "hand"})
 
 
+THREADS: set[str] = set()
+
+
 def mean(image: LoadedImage, ctx: Any) -> CheckResult:
+    import threading
+
+    THREADS.add(threading.current_thread().name)
     m = float(image.grey.mean())
     return CheckResult.judge("fake.mean", m, m < 0.5, f"mean grey {m:.3f}")
 
@@ -65,6 +75,13 @@ def agg(image: LoadedImage, ctx: Any) -> CheckResult:
     return CheckResult.judge("fake.agg", float(len(ctx.prior)), True, ",".join(sorted(ctx.prior)))
 
 
+def noweights(image: LoadedImage, ctx: Any) -> CheckResult:
+    from anatscore.weights import WeightsMissingError
+
+    NOWEIGHTS_CALLS.append(image.meta.image_id)
+    raise WeightsMissingError("weights 'x' are not installed; run `anatscore weights download x`")
+
+
 def slow(image: LoadedImage, ctx: Any) -> CheckResult:
     """Hangs forever on the image named by ``$ANATSCORE_TEST_HANG_AT`` (the test kills us there)."""
     hang_at: Optional[str] = os.environ.get("ANATSCORE_TEST_HANG_AT")
@@ -75,32 +92,43 @@ def slow(image: LoadedImage, ctx: Any) -> CheckResult:
     return CheckResult.judge("fake.slow", float(image.grey.mean()), True, "ok")
 
 
-def specs(extra: tuple[CheckSpec, ...] = ()) -> tuple[CheckSpec, ...]:
-    return registry.LOAD_CHECKS + FAKE_CHECKS + extra
+def specs(extra: tuple[CheckSpec, ...] = (), batched: bool = True) -> tuple[CheckSpec, ...]:
+    """The load record, the fakes (without ``fake.batched`` when ``batched`` is False: a batched
+    check makes the runner import torch, seconds per subprocess) and ``extra``."""
+    fakes = FAKE_CHECKS if batched else tuple(s for s in FAKE_CHECKS if not s.batch_target)
+    return registry.LOAD_CHECKS + fakes + extra
 
 
 def install(monkeypatch: Any, extra: tuple[CheckSpec, ...] = ()) -> tuple[CheckSpec, ...]:
     checks = specs(extra)
     monkeypatch.setattr(registry, "CHECKS", checks)
     BATCH_SIZES.clear()
+    THREADS.clear()
     return checks
 
 
-def install_plain(extra: tuple[CheckSpec, ...] = ()) -> None:
-    registry.CHECKS = specs(extra)
+def install_plain(extra: tuple[CheckSpec, ...] = (), batched: bool = True) -> None:
+    registry.CHECKS = specs(extra, batched)
 
 
 def write_pngs(folder: Path, n: int, size: int = 32, seed: int = 0) -> list[Path]:
-    """``n`` small grey PNGs with known means: image i is ``10*i`` on its top half and ``10*i + 2``
-    on its bottom half (mean ``10*i + 1``; not constant, since the loader refuses constant images)."""
+    """``n`` small grey PNGs with known means: image i is a +-10 checkerboard around ``mean_value(i)``.
+
+    (Not constant: a constant image is rejected by the loader as "nothing to score".)
+    """
     from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
+    yy, xx = np.mgrid[0:size, 0:size]
+    sign = np.where((yy + xx) % 2 == 0, 1, -1)
     for i in range(n):
         p = folder / f"img_{i:03d}.png"
-        arr = np.full((size, size), (10 * i) % 250, np.uint8)
-        arr[size // 2 :] += 2
-        Image.fromarray(arr).save(p)
+        Image.fromarray((mean_value(i) + 10 * sign).astype(np.uint8)).save(p)
         out.append(p)
     return out
+
+
+def mean_value(i: int) -> int:
+    """The mean grey level (0-255) of :func:`write_pngs`' image ``i``."""
+    return 20 + (10 * i) % 200

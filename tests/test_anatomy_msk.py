@@ -12,7 +12,7 @@ import pytest
 from anatscore.anatomy import corrupt
 from anatscore.anatomy.expected import expected
 from anatscore.anatomy.jointspace import horizontal_joint_space
-from anatscore.anatomy.phantoms import Exposure, hand_phantom, knee_phantom
+from anatscore.anatomy.phantoms import Exposure, forearm_phantom, hand_phantom, knee_phantom
 from anatscore.anatomy.segment import segment, segment_image
 from anatscore.anatomy.texture import trabecular_texture
 from anatscore.checks import CheckContext, applies
@@ -207,3 +207,23 @@ def test_digit_count_check_verdicts() -> None:
     assert six.passed is False and six.value == 6 and "extra digit" in six.reason
     four = _run("hand.digit_count", hand_phantom(4, seed=2), "hand")
     assert four.passed is False and "missing digit" in four.reason
+
+
+# --- forearm: two long bones ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bones", [1, 2])
+@pytest.mark.parametrize("seed", range(4))
+def test_long_bone_count_phantom_exact(bones: int, seed: int) -> None:
+    from anatscore.anatomy.longbones import count_long_bones
+
+    assert count_long_bones(segment(forearm_phantom(bones, seed=seed))).count == bones
+
+
+def test_two_bones_check_and_corruptions_on_phantom() -> None:
+    img = forearm_phantom(2, angle_deg=35.0, seed=5)
+    assert _run("forearm.two_bones", img, "forearm").passed is True
+    one = _run("forearm.two_bones", forearm_phantom(1, seed=5), "forearm")
+    assert one.passed is False and one.value == 1 and "missing or fused" in one.reason
+    assert _run("forearm.two_bones", corrupt.remove_forearm_bone(img), "forearm").passed is False
+    assert _run("forearm.two_bones", corrupt.fuse_forearm_bones(img), "forearm").passed is False

@@ -30,7 +30,8 @@ def test_evaluate_json_summary_and_exit_0_despite_failed_loads(fakes, tmp_path: 
     assert doc["checks"]["load"] == {"rows": 4, "judged": 4, "passed": 3, "failed": 1, "pass_rate": 0.75}
     assert doc["checks"]["fake.boom"]["judged"] == 0
     assert doc["report"].endswith("report.html") and Path(doc["report"]).is_file()
-    assert "3 scored, 1 failed to load" in err  # the summary line goes to stderr with --json
+    assert "3 scored (0 with a failed check), 1 failed to load" in err  # the summary line: stderr with --json
+    assert doc["images_with_failed_checks"] == 0
 
 
 def test_default_run_dir_is_new_and_timestamped(fakes, tmp_path: Path, monkeypatch, capsys) -> None:
@@ -93,6 +94,7 @@ def test_list_models_names_the_checks_that_need_them(monkeypatch, capsys) -> Non
     assert main(["list", "models", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["xrv-pspnet"]["used_by"] == ["fake.model"]
+    assert rows["xrv-pspnet"]["installed"] is False  # conftest isolates ANATSCORE_HOME
     assert main(["list", "metrics", "--json"]) == 0
     json.loads(capsys.readouterr().out)
 

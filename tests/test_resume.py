@@ -29,7 +29,7 @@ SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 import _fakes
-_fakes.install_plain((_fakes.SLOW_CHECK,))
+_fakes.install_plain((_fakes.SLOW_CHECK,), batched=False)
 from anatscore.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -92,7 +92,7 @@ def test_kill_9_mid_run_then_resume_scores_every_image_exactly_once(tmp_path: Pa
     out, err = resume.communicate()
     assert resume.returncode == 0, err
 
-    n_checks = len(_fakes.specs((_fakes.SLOW_CHECK,)))
+    n_checks = len(_fakes.specs((_fakes.SLOW_CHECK,), batched=False))
     imgs, res = _rows(db)
     assert sorted(imgs) == [f"img_{i:03d}.png" for i in range(N_IMAGES)]
     assert len(res) == len(set(res)) == N_IMAGES * n_checks

@@ -47,17 +47,17 @@ def test_every_image_gets_one_row_per_check_and_bad_input_only_a_load_row(monkey
     for b in ("broken.png", "empty.png"):
         assert counts[b] == 1
         row = _by(res.checks, b, "load")
-        assert row["passed"] is False and ("corrupt" in row["reason"] or "empty" in row["reason"])
+        assert row["passed"] is False and row["reason"]  # the decoder's reason (anatscore.io words it)
     assert res.counts == {"images": 9, "scored": 7, "failed": 2, "refused": 0, "check_errors": 7}
 
 
 def test_values_inference_stage2_and_check_errors(monkeypatch, folder: Path) -> None:
     _fakes.install(monkeypatch)
     res = evaluate(folder, batch_size=4)
-    # image i has mean (10*i + 1)/255: fake.mean passes below 0.5
+    # image i has mean mean_value(i)/255: fake.mean passes below 0.5
     for i in range(5):
         row = _by(res.checks, f"img_{i:03d}.png", "fake.mean")
-        assert row["value"] == pytest.approx((10 * i + 1) / 255, abs=1e-6)
+        assert row["value"] == pytest.approx(_fakes.mean_value(i) / 255, abs=1e-6)
         assert row["passed"] is True
     # stage 0 inferred region=hand, so the hand-only check ran and the image records where it came from
     assert _by(res.checks, "img_000.png", "fake.hand_only")["passed"] is True
@@ -80,6 +80,8 @@ def test_batched_check_gets_batches_and_model_loads_once(monkeypatch, tmp_path: 
     _fakes.write_pngs(tmp_path / "in", 7)
     res = evaluate(tmp_path / "in", batch_size=3, workers=2)
     assert _fakes.BATCH_SIZES == [3, 3, 1]
+    # per-image checks of the 3-image batches ran on the check threads (a 1-image batch stays in the main thread)
+    assert {t for t in _fakes.THREADS if t.startswith("anatscore-check")}
     assert res.checks[res.checks["check"] == "fake.batched"]["value"].tolist() == [3, 3, 3, 3, 3, 3, 1]
 
 
@@ -121,7 +123,7 @@ def test_refused_rows_are_recorded_not_decoded(monkeypatch, tmp_path: Path) -> N
 def test_nan_in_memory_image_is_a_load_failure(monkeypatch) -> None:
     _fakes.install(monkeypatch)
     bad = np.full((8, 8), np.nan, np.float32)
-    res = evaluate({"ok": np.zeros((8, 8), np.float32), "nan": bad})
+    res = evaluate({"ok": np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8), "nan": bad})
     row = _by(res.checks, "nan", "load")
     assert row["passed"] is False and "NaN" in row["reason"]
     assert res.counts["scored"] == 1
@@ -154,3 +156,79 @@ def test_inputs_rejected_by_discovery_are_recorded_not_opened(monkeypatch) -> No
     assert df[["check", "passed", "reason"]].values.tolist() == [
         ["load", False, "manifest path leaves the input folder"]]
     assert store.counts()["failed"] == 1
+
+
+def test_weights_missing_inside_a_check_is_reported_once_not_an_error(monkeypatch, tmp_path: Path) -> None:
+    _fakes.install(monkeypatch, extra=(_fakes.NOWEIGHTS_CHECK,))
+    _fakes.NOWEIGHTS_CALLS.clear()
+    _fakes.write_pngs(tmp_path / "in", 4)
+    res = evaluate(tmp_path / "in", batch_size=2)
+    rows = res.checks[res.checks["check"] == "fake.noweights"]
+    assert len(rows) == 4 and rows["passed"].map(lambda v: v is None).all()
+    assert rows["reason"].str.startswith("weights not installed:").all()
+    assert len(_fakes.NOWEIGHTS_CALLS) == 1  # not retried on every image
+    assert res.counts["check_errors"] == 4  # only fake.boom's rows
+
+
+class _FakeMetrics:
+    """Stands in for anatscore.metrics.run.RunMetrics: records what the runner hands it."""
+
+    instances: list["_FakeMetrics"] = []
+    fail = False
+
+    def __init__(self, config, run_dir, device="cpu") -> None:
+        self.batches: list[list[str]] = []
+        self.run_dir = run_dir
+        _FakeMetrics.instances.append(self)
+
+    def add(self, images) -> None:
+        if _FakeMetrics.fail:
+            raise ValueError("feature extractor exploded")
+        self.batches.append([im.meta.image_id for im in images])
+        assert all(im.grey.dtype == np.float32 for im in images)
+
+    def result(self) -> dict:
+        return {"strata": [{"n": sum(len(b) for b in self.batches), "modality": "",
+                            "metrics": {"fid@inception": {"value": 12.5, "ci_low": 10.0, "ci_high": 15.0}}}],
+                "extractors": {"inception": {"weights_sha256": "ab" * 32}}}
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_reference_runs_feed_decoded_batches_to_run_metrics(monkeypatch, folder: Path, tmp_path: Path,
+                                                            fail: bool) -> None:
+    import json
+
+    import anatscore.metrics.run as run_metrics
+
+    _fakes.install(monkeypatch)
+    monkeypatch.setattr(run_metrics, "RunMetrics", _FakeMetrics)
+    monkeypatch.setattr(_FakeMetrics, "instances", [])
+    monkeypatch.setattr(_FakeMetrics, "fail", fail)
+    monkeypatch.setattr("anatscore.runner.Runner.torch_needed", staticmethod(lambda cfg: False))
+    res = evaluate(folder, reference=str(tmp_path), out=tmp_path / "run", batch_size=4, checks=["fake.mean"])
+    (m,) = _FakeMetrics.instances
+    assert m.run_dir == tmp_path / "run"
+    doc = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    if fail:
+        assert doc["error"] == "ValueError: feature extractor exploded" and doc["strata"] == []
+        assert res.counts["scored"] == 7  # the check results were kept
+    else:
+        # only decoded images, in batches, each once
+        assert sorted(i for b in m.batches for i in b) == sorted(res.images[res.images["load_status"] == "ok"]["image_id"])
+        assert doc["strata"][0]["n"] == 7
+        html = (tmp_path / "run" / "report.html").read_text()
+        assert "Set-level metrics" in html and "12.5 [10, 15]" in html
+        # the extractors' weights are listed among the run's models
+        assert {"name": "extractor:inception", "sha256": "ab" * 32} in res.manifest["models"]
+
+
+def test_a_raising_check_logs_one_traceback_and_a_count(monkeypatch, folder: Path, caplog) -> None:
+    import logging
+
+    _fakes.install(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="anatscore.runner"):
+        evaluate(folder, batch_size=2)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and "fake.boom" in r.getMessage()]
+    assert sum(r.exc_info is not None for r in errors) == 1
+    assert any("raised on 7 image(s)" in r.getMessage() for r in errors)
+    assert len(errors) == 2

@@ -14,7 +14,7 @@ from scipy import ndimage as ndi
 
 __all__ = [
     "close_joint_space", "scramble_texture_patches", "scramble_texture_phase", "remove_lateral_bone",
-    "duplicate_digit", "delete_digit",
+    "duplicate_digit", "delete_digit", "remove_forearm_bone", "fuse_forearm_bones",
 ]
 
 
@@ -228,3 +228,96 @@ def delete_digit(g: np.ndarray, which: int = 2, rows: float = 0.72) -> np.ndarra
     noise = np.resize(noise - noise.mean(), (r, hi - lo + 1)) * 0.3
     out[:r, lo:hi + 1] = np.clip(edge + noise, 0, 1)
     return out.astype(np.float32)
+
+
+def _limb_frame(g: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Rotation angle, rotated image and rotated bone guess of a limb radiograph.
+
+    The bone guess is an Otsu threshold of the Gaussian-smoothed image inside its brighter half
+    (independent of :mod:`anatscore.anatomy.segment`)."""
+    from skimage.filters import threshold_otsu
+
+    from .scanlines import principal_angle, rotate
+
+    gs = ndi.gaussian_filter(g, 1.5)
+    body = gs > threshold_otsu(gs)
+    guess = body & (gs > threshold_otsu(gs[body]))
+    guess = ndi.binary_opening(guess, iterations=2)
+    angle = principal_angle(guess)
+    return angle, rotate(g, -angle, 1), rotate(guess, -angle, 0) > 0.5
+
+
+def _shaft_pairs(
+    rot_guess: np.ndarray, shaft: tuple[float, float]
+) -> list[tuple[int, tuple[int, int], tuple[int, int]]]:
+    """Shaft scanlines showing exactly one pair of neighbouring bone runs: (row, run, run)."""
+    from .scanlines import runs
+
+    ys = np.flatnonzero(rot_guess.any(axis=1))
+    ext = ys[-1] - ys[0] + 1
+    out = []
+    min_len = max(2, int(0.01 * max(rot_guess.shape)))
+    for r in range(ys[0] + int(shaft[0] * ext), ys[0] + int(shaft[1] * ext)):
+        rr = runs(rot_guess[r], min_len)
+        # Neighbouring runs no further apart than 3 widths (not a marker off to the side).
+        pairs = [(a, b) for a, b in zip(rr, rr[1:])
+                 if b[0] - a[1] <= 3 * max(a[1] - a[0], b[1] - b[0]) + 1]
+        if len(pairs) == 1:
+            out.append((r, pairs[0][0], pairs[0][1]))
+    return out
+
+
+def _back(g: np.ndarray, rot_new: np.ndarray, rot_changed: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate an edited rotated frame back and paste only the edited pixels into ``g``."""
+    from .scanlines import rotate
+
+    h, w = g.shape
+    new = rotate(rot_new, angle, 1)
+    changed = rotate(rot_changed.astype(np.float32), angle, 1)
+    # rotate(resize=True) of the enlarged frame is larger still: crop its centre to g's shape.
+    r0, c0 = (new.shape[0] - h) // 2, (new.shape[1] - w) // 2
+    new, changed = new[r0:r0 + h, c0:c0 + w], changed[r0:r0 + h, c0:c0 + w]
+    wgt = np.clip(ndi.gaussian_filter(changed, 1.0), 0, 1)
+    return np.clip((1 - wgt) * g + wgt * new, 0, 1).astype(np.float32)
+
+
+def remove_forearm_bone(g: np.ndarray, shaft: tuple[float, float] = (0.15, 0.85)) -> np.ndarray:
+    """One long bone missing: on the shaft scanlines where the bone guess (an Otsu threshold,
+    not the checks' segmentation) shows two bones, the thinner one is replaced by the soft
+    tissue level of that scanline (median between the bones and beside them) with a little of
+    the soft tissue's texture."""
+    g = np.asarray(g, dtype=np.float32)
+    angle, rot, guess = _limb_frame(g)
+    pairs = _shaft_pairs(guess, shaft)
+    if not pairs:
+        raise ValueError("no two-bone shaft found")
+    thin = int(np.median([0 if (a[1] - a[0]) < (b[1] - b[0]) else 1 for _, a, b in pairs]))
+    out = rot.copy()
+    changed = np.zeros_like(guess)
+    for r, a, b in pairs:
+        lo, hi = (a if thin == 0 else b)
+        pad = max(2, (hi - lo) // 4)
+        between = rot[r, a[1] + 1: b[0]]
+        soft = float(np.median(between)) if between.size else float(np.percentile(rot[r], 20))
+        out[r, lo - pad: hi + pad + 1] = soft
+        changed[r, lo - pad: hi + pad + 1] = True
+    noise = (rot - ndi.gaussian_filter(rot, 1.5)) * 0.5
+    out = np.where(changed, out + noise, out)
+    return _back(g, out, changed, angle)
+
+
+def fuse_forearm_bones(g: np.ndarray, shaft: tuple[float, float] = (0.15, 0.85)) -> np.ndarray:
+    """The two long bones fused (synostosis): on the shaft scanlines with two bones (Otsu bone
+    guess), the interosseous space between them is filled with the bones' own level."""
+    g = np.asarray(g, dtype=np.float32)
+    angle, rot, guess = _limb_frame(g)
+    pairs = _shaft_pairs(guess, shaft)
+    if not pairs:
+        raise ValueError("no two-bone shaft found")
+    out = rot.copy()
+    changed = np.zeros_like(guess)
+    for r, a, b in pairs:
+        level = float(np.median(np.concatenate([rot[r, a[0]: a[1] + 1], rot[r, b[0]: b[1] + 1]])))
+        out[r, a[1] - 1: b[0] + 2] = np.maximum(rot[r, a[1] - 1: b[0] + 2], level)
+        changed[r, a[1] - 1: b[0] + 2] = True
+    return _back(g, out, changed, angle)

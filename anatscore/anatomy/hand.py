@@ -19,8 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from skimage import transform
-
+from .scanlines import principal_angle, rotate, run_counts, runs
 from .segment import Segmentation
 
 __all__ = ["HandAnalysis", "analyse_hand"]
@@ -37,20 +36,6 @@ class HandAnalysis:
     run_histogram: dict[int, int]  # runs per scanline -> number of scanlines
 
 
-def _runs(row: np.ndarray, min_len: int, bridge: int = 2) -> list[tuple[int, int]]:
-    idx = np.flatnonzero(row)
-    if idx.size == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(idx) > bridge + 1)
-    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
-    ends = np.concatenate([idx[breaks], [idx[-1]]])
-    return [(int(a), int(b)) for a, b in zip(starts, ends) if b - a + 1 >= min_len]
-
-
-def _rotate(img: np.ndarray, angle: float, order: int) -> np.ndarray:
-    return transform.rotate(img.astype(np.float32), angle, resize=True, order=order, preserve_range=True)
-
-
 def analyse_hand(
     seg: Segmentation,
     min_width: float = 0.008,
@@ -58,15 +43,12 @@ def analyse_hand(
 ) -> HandAnalysis:
     """Count the digits of a PA hand (see the module docstring)."""
     bone = seg.bone
-    rr, cc = np.nonzero(bone)
-    if rr.size < 50:
+    if bone.sum() < 50:
         return HandAnalysis(0, (), 0.0, -1, {})
-    evals, evecs = np.linalg.eigh(np.cov(np.stack([rr - rr.mean(), cc - cc.mean()])))
-    main = evecs[:, np.argmax(evals)]
-    angle = float(np.degrees(np.arctan2(main[1], main[0])))  # axis vs vertical
+    angle = principal_angle(bone)  # axis vs vertical
     min_len = max(2, int(round(min_width * max(bone.shape))))
-    rot = _rotate(bone, -angle, 0) > 0.5
-    counts = np.array([len(_runs(r, min_len)) for r in rot])
+    rot = rotate(bone, -angle, 0) > 0.5
+    counts = run_counts(rot, min_len)
     ys = np.flatnonzero(counts > 0)
     if ys.size == 0:
         return HandAnalysis(0, (), angle, -1, {})
@@ -74,8 +56,8 @@ def analyse_hand(
     q = max(1, extent // 4)
     if counts[ys[0]: ys[0] + q].mean() < counts[ys[-1] - q + 1: ys[-1] + 1].mean():
         angle += 180.0  # fingertips were at the bottom: turn the hand over
-        rot = _rotate(bone, -angle, 0) > 0.5
-        counts = np.array([len(_runs(r, min_len)) for r in rot])
+        rot = rotate(bone, -angle, 0) > 0.5
+        counts = run_counts(rot, min_len)
         ys = np.flatnonzero(counts > 0)
     need = max(3, int(persist * extent))
     hist = {int(k): int(v) for k, v in zip(*np.unique(counts[ys], return_counts=True))}
@@ -89,7 +71,7 @@ def analyse_hand(
     rows_k = np.flatnonzero(counts == best)
     rows_k = rows_k if rows_k.size else np.flatnonzero(counts >= best)
     level = int(rows_k[np.argmin(np.abs(rows_k - np.median(rows_k)))])  # a row that has them
-    runs = _runs(rot[level], min_len)
-    lo, hi = runs[0][0], runs[-1][1]
-    pos = tuple(round(((a + b) / 2 - lo) / max(hi - lo, 1), 3) for a, b in runs)
+    found = runs(rot[level], min_len)
+    lo, hi = found[0][0], found[-1][1]
+    pos = tuple(round(((a + b) / 2 - lo) / max(hi - lo, 1), 3) for a, b in found)
     return HandAnalysis(best, pos, angle, level, hist)

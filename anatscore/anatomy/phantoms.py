@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Exposure", "hand_phantom", "knee_phantom", "finish"]
+__all__ = ["Exposure", "hand_phantom", "knee_phantom", "forearm_phantom", "finish"]
 
 
 @dataclass(frozen=True)
@@ -193,4 +193,51 @@ def knee_phantom(
     edge = np.abs(ndi.gaussian_gradient_magnitude(bone, 1.0))
     atten += 0.6 * edge
     atten += 0.07 * _texture(shape, rng, oriented=(texture == "oriented")) * (bone > 0.5)
+    return finish(atten, exposure or Exposure.random(rng), rng)
+
+
+def forearm_phantom(
+    bones: int = 2,
+    angle_deg: float | None = None,
+    size: int = 384,
+    seed: int = 0,
+    exposure: Exposure | None = None,
+) -> np.ndarray:
+    """AP forearm: ``bones`` long bones (2 = radius and ulna, 1 = one bone missing or fused)
+    inside a soft-tissue envelope, at a random angle, with wider metaphyses meeting at the
+    wrist and the elbow.
+
+    Args:
+        bones: 1 or 2 long bones.
+        angle_deg: limb angle from the vertical (random in -60..60 when None).
+        size: image side.
+        seed: angle, widths, exposure, noise.
+        exposure: acquisition; random (not inverted) when None.
+    """
+    if bones not in (1, 2):
+        raise ValueError("bones must be 1 or 2")
+    rng = np.random.default_rng(seed)
+    h = w = size
+    shape = (h, w)
+    ang = np.radians(rng.uniform(-60, 60) if angle_deg is None else angle_deg)
+    axis = np.array([np.cos(ang), np.sin(ang)])  # (drow, dcol)
+    normal = np.array([-axis[1], axis[0]])
+    c = np.array([h / 2, w / 2]) + rng.uniform(-0.03, 0.03, 2) * size
+    half = 0.46 * size
+    p0, p1 = c - axis * half, c + axis * half
+    atten = np.full(shape, 0.02, np.float32)
+    soft = _capsule(shape, tuple(p0 - axis * 0.2 * size), tuple(p1 + axis * 0.2 * size), 0.13 * size)
+    atten += np.clip(-soft + 0.5, 0, 1) * 0.25
+    sep = 0.045 * size * rng.uniform(0.9, 1.2)  # half the distance between the shafts
+    radius = 0.022 * size
+    offsets = (-sep, sep) if bones == 2 else (0.0,)
+    bone = np.zeros(shape, np.float32)
+    for k, off in enumerate(offsets):
+        a = c - axis * half * 0.95 + normal * off * 0.6
+        b = c + axis * half * 0.95 + normal * off * 0.6
+        mid = c + normal * off
+        r = radius * (1.15 if bones == 1 else (1.0 if k == 0 else 0.85))
+        bone = np.maximum(bone, _bone(_capsule(shape, tuple(a), tuple(mid), r), 0.55, 2.5))
+        bone = np.maximum(bone, _bone(_capsule(shape, tuple(mid), tuple(b), r), 0.55, 2.5))
+    atten += bone + 0.04 * _texture(shape, rng, oriented=False) * (bone > 0.1)
     return finish(atten, exposure or Exposure.random(rng), rng)

@@ -37,7 +37,7 @@ class TrabecularTexture:
 
     coherence: float
     anisotropy: float
-    dominant_angle_deg: float  # mean orientation of the texture, 0 = horizontal stripes' normal...
+    dominant_angle_deg: float  # mean gradient direction from the x axis; trabeculae run across it (0 = vertical)
     bone_pixels: int
 
 

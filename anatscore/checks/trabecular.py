@@ -30,7 +30,8 @@ def trabecular_anisotropy(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     lo = ctx.config.option(NAME, "min", exp.min)
     ok = tx.anisotropy >= lo
     if ok:
-        reason = f"trabecular texture oriented: anisotropy {tx.anisotropy:.2f} >= {lo:.2f} (real {rec.region} radiographs)"
+        reason = (f"trabecular texture oriented: anisotropy {tx.anisotropy:.2f} >= {lo:.2f} "
+                  f"(real {rec.region} radiographs)")
     else:
         reason = (f"random trabecular pattern: anisotropy {tx.anisotropy:.2f} < {lo:.2f}, "
                   f"the 5th percentile of real {rec.region} radiographs")

@@ -28,7 +28,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     p.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run (kept records are not redone)")
     p.add_argument("--db", metavar="PATH", help="SQLite database shared by several runs (default: in RUN_DIR)")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="decoding threads (default 0: main thread)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="threads for decoding and for per-image checks (default 0: all in the main thread)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N", help="images per batch (default 16)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None, help="device for models (default auto)")
     p.set_defaults(func=run)
@@ -44,8 +45,11 @@ def summary(result: Any) -> dict[str, Any]:
         n = int(judged.sum())
         rates[str(name)] = {"rows": int(len(grp)), "judged": n, "passed": passed, "failed": n - passed,
                             "pass_rate": (passed / n) if n else None}
+    images = result.images
+    flagged = int((images["n_failed"] > 0).sum()) if "n_failed" in images else 0
     return {
         "run_id": result.manifest["run_id"],
+        "images_with_failed_checks": flagged,
         "run_dir": str(result.run_dir) if result.run_dir is not None else None,
         "report": str(result.run_dir / "report.html") if result.run_dir is not None else None,
         "counts": result.counts,
@@ -87,8 +91,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     doc = summary(result)
     c = result.counts
-    line = (f"anatscore: {c.get('images', 0)} images: {c.get('scored', 0)} scored, {c.get('failed', 0)} failed to load, "
+    line = (f"anatscore: {c.get('images', 0)} images: {c.get('scored', 0)} scored "
+            f"({doc['images_with_failed_checks']} with a failed check), {c.get('failed', 0)} failed to load, "
             f"{c.get('refused', 0)} refused, {c.get('check_errors', 0)} check errors; run folder {result.run_dir}")
+    if not c.get("images"):
+        print(f"anatscore evaluate: no images found under {result.manifest.get('input_dir') or args.dir}",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(doc, indent=2))
         print(line, file=sys.stderr)

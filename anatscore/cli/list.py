@@ -40,15 +40,7 @@ def model_rows() -> list[dict[str, Any]]:
     """Weight records (``models/weights/*.json``) with the checks that need each."""
     from ..registry import CHECKS, EXTRACTORS
 
-    records: dict[str, dict[str, Any]] = {}
-    try:
-        from ..paths import models_dir
-
-        for f in sorted((models_dir() / "weights").glob("*.json")):
-            rec = json.loads(f.read_text(encoding="utf-8"))
-            records[str(rec.get("name", f.stem))] = rec
-    except FileNotFoundError:
-        pass
+    records = _weight_records()
     users: dict[str, list[str]] = {}
     for s in CHECKS:
         for w in s.weights():
@@ -60,25 +52,43 @@ def model_rows() -> list[dict[str, Any]]:
     rows = []
     for name in sorted(set(records) | set(users)):
         rec = records.get(name, {})
-        rows.append({"name": name, "summary": rec.get("description", rec.get("summary", "")),
-                     "file": rec.get("filename", rec.get("file", "")), "sha256": rec.get("sha256", ""),
-                     "licence": rec.get("licence", rec.get("license", "")), "used_by": users.get(name, []),
+        rows.append({"name": name, "summary": rec.get("summary", ""), "licence": rec.get("licence", ""),
+                     "installed": rec.get("installed", False), "used_by": users.get(name, []),
                      "record": bool(rec)})
     return rows
+
+
+def _weight_records() -> dict[str, dict[str, Any]]:
+    """Weight records by name as plain dicts (summary, licence, installed), via anatscore.weights."""
+    from .. import weights
+
+    out: dict[str, dict[str, Any]] = {}
+    records = getattr(weights, "records", None)
+    if records is None:  # a weights module without a record reader: nothing to list
+        return out
+    installed = getattr(weights, "installed", lambda name: None)
+    for name, rec in records().items():
+        out[name] = {"summary": getattr(rec, "summary", ""), "licence": getattr(rec, "licence", ""),
+                     "installed": installed(name) is not None}
+    return out
 
 
 _ROWS = {"checks": check_rows, "metrics": metric_rows, "models": model_rows}
 _COLUMNS = {
     "checks": ("name", "summary", "modalities", "regions", "needs"),
     "metrics": ("name", "kind", "summary", "needs"),
-    "models": ("name", "summary", "licence", "used_by"),
+    "models": ("name", "installed", "licence", "used_by", "summary"),
 }
 
 
-def _cell(v: Any) -> str:
-    if isinstance(v, list):
-        return ",".join(map(str, v)) or "any"
-    return str(v)
+#: What an empty list means in each column of the text table.
+_EMPTY = {"regions": "any", "modalities": "any", "needs": "-", "used_by": "-"}
+_MAX_WIDTH = 60
+
+
+def _cell(col: str, v: Any) -> str:
+    text = (",".join(map(str, v)) or _EMPTY.get(col, "-")) if isinstance(v, list) else str(v)
+    return text if len(text) <= _MAX_WIDTH else text[: _MAX_WIDTH - 3] + "..."
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"no {args.what} registered", file=sys.stderr)
         return 0
     cols = _COLUMNS[args.what]
-    table = [[_cell(r.get(c, "")) for c in cols] for r in rows]
-    widths = [min(60, max(len(c), *(len(t[i]) for t in table))) for i, c in enumerate(cols)]
+    table = [[_cell(c, r.get(c, "")) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
     print("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)).rstrip())
     for t in table:
         print("  ".join(v.ljust(w) for v, w in zip(t, widths)).rstrip())

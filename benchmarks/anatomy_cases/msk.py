@@ -5,9 +5,9 @@ taken in sorted order; even-indexed ones are the *calibration* half (the region 
 are their 5th percentiles, ``benchmarks/msk_calibrate.py``), odd-indexed ones are *held out*
 (``meta["split"]``). The other limb radiographs in ``../shared/data`` (one MURA hand, finger,
 wrist, forearm, elbow; one GrazPedWri wrist; one distal tibia lateral) have no registered limb
-check yet, so they are not yielded, except the MURA hand: it and its digit corruptions (each
-finger strip duplicated or deleted) are the only real hand cases - thin data, said so in
-``meta["split"]``.
+check yet, so they are not yielded, except the MURA hand and forearm: they and their
+corruptions (each finger strip duplicated or deleted; one forearm bone removed, or the two
+fused) are the only real hand and forearm cases - thin data, said so in ``meta["split"]``.
 
 Corruptions of each real crop (expected to fail the named check):
 - ``joint_closed``: joint space filled with textured bone (:func:`close_joint_space`);
@@ -16,7 +16,8 @@ Corruptions of each real crop (expected to fail the named check):
 
 Phantoms (seeded, random exposure): normal knee (expected to pass both checks), fused joint
 (``joint_closed``), random trabecular texture (``texture_random``); PA hands with 5 digits
-(expected to pass), 6 (``extra_digit``) and 4 (``missing_digit``).
+(expected to pass), 6 (``extra_digit``) and 4 (``missing_digit``); forearms with two long
+bones (expected to pass) and one (``bone_missing``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from . import Case
 JOINT = "joint.space"
 TEXTURE = "texture.trabecular_anisotropy"
 DIGITS = "hand.digit_count"
+TWO_BONES = "forearm.two_bones"
 PHANTOM_SEEDS = range(10)
 
 
@@ -79,6 +81,20 @@ def hand_cases(data_dir: Path) -> Iterator[Case]:
                    {DIGITS: False}, "missing_digit", "pa", meta={"split": "thin (1 image)"})
 
 
+def forearm_cases(data_dir: Path) -> Iterator[Case]:
+    """The one real forearm (MURA example), one bone removed and the two fused (thin data)."""
+    path = data_dir / "real" / "xray" / "msk_mura_examples" / "FOREARM.png"
+    if not path.is_file():
+        return
+    g = load_grey(path)
+    meta = {"split": "thin (1 image)"}
+    yield Case("mura/FOREARM.png", "forearm", "real", g, {TWO_BONES: True}, view="ap", meta=meta)
+    yield Case("mura/FOREARM.png#bone_missing", "forearm", "corrupt", corrupt.remove_forearm_bone(g),
+               {TWO_BONES: False}, "bone_missing", "ap", meta=meta)
+    yield Case("mura/FOREARM.png#bones_fused", "forearm", "corrupt", corrupt.fuse_forearm_bones(g),
+               {TWO_BONES: False}, "bones_fused", "ap", meta=meta)
+
+
 def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
     """All limb cases; ``step`` subsamples the real crops (every ``step``-th file)."""
     for seed in PHANTOM_SEEDS:
@@ -96,9 +112,15 @@ def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
                    lambda s=seed: phantoms.hand_phantom(6, seed=s), {DIGITS: False}, "extra_digit", "pa")
         yield Case(f"hand-phantom-4-digits-{seed:02d}", "hand", "phantom",
                    lambda s=seed: phantoms.hand_phantom(4, seed=s), {DIGITS: False}, "missing_digit", "pa")
+    for seed in PHANTOM_SEEDS:
+        yield Case(f"forearm-phantom-2-bones-{seed:02d}", "forearm", "phantom",
+                   lambda s=seed: phantoms.forearm_phantom(2, seed=s), {TWO_BONES: True}, view="ap")
+        yield Case(f"forearm-phantom-1-bone-{seed:02d}", "forearm", "phantom",
+                   lambda s=seed: phantoms.forearm_phantom(1, seed=s), {TWO_BONES: False}, "bone_missing", "ap")
     if data_dir is None:
         return
     yield from hand_cases(data_dir)
+    yield from forearm_cases(data_dir)
     files = knee_files(data_dir)
     for i, path in enumerate(files):
         if i % step:
