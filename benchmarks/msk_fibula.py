@@ -9,6 +9,13 @@ percentile of the calibration half (even-indexed files in sorted order, as in
 (real crops below the threshold) and detections (removed copies below it), plus the AUC over
 all 100 pairs (probability that a real crop scores above a removed one).
 
+Second table: how visible the *edit* is, whatever the anatomy. ``streak_ratio`` (the spread of
+the row means over the spread of the column means of the fine detail ``g - G_2px * g`` in the
+lower corner bands, the larger of the two sides) is high for a fill that is constant along rows.
+Its AUC against the real crops, and the share of edited crops above the real crops' 95th
+percentile, for the older :func:`~anatscore.anatomy.corrupt.remove_lateral_bone` and for
+:func:`~anatscore.anatomy.corrupt.remove_fibula`.
+
 Usage::
 
     PYTHONPATH=. python -m benchmarks.msk_fibula [--data ../shared/data]
@@ -22,7 +29,9 @@ from typing import Callable
 
 import numpy as np
 
-from anatscore.anatomy.corrupt import remove_fibula
+from scipy import ndimage as ndi
+
+from anatscore.anatomy.corrupt import remove_fibula, remove_lateral_bone
 from anatscore.anatomy.fibula import corner_contrast, side_from_name
 from anatscore.anatomy.segment import segment
 
@@ -37,6 +46,35 @@ def _bone_band(g: np.ndarray, side: str, band: float = 0.22, rows: tuple[float, 
     r0, r1 = int(rows[0] * h), int(rows[1] * h)
     left, right = float(b[r0:r1, :k].mean()), float(b[r0:r1, w - k:].mean())
     return right - left if side == "right" else left - right
+
+
+def streak_ratio(g: np.ndarray, band: float = 0.22, rows: tuple[float, float] = (0.7, 0.97)) -> float:
+    """std(row means) / std(column means) of the fine detail in the lower corner bands (max of
+    the two sides): horizontal streaks left by a row-wise fill raise it."""
+    h, w = g.shape
+    fine = g - ndi.gaussian_filter(g, 2.0)
+    k = int(band * w)
+    r0, r1 = int(rows[0] * h), int(rows[1] * h)
+    vals = []
+    for cols in (slice(0, k), slice(w - k, w)):
+        b = fine[r0:r1, cols]
+        vals.append(float(b.mean(axis=1).std() / max(float(b.mean(axis=0).std()), 1e-9)))
+    return max(vals)
+
+
+def edit_visibility(data_dir: Path) -> dict[str, tuple[float, float]]:
+    """Remover -> (AUC of ``streak_ratio`` edited vs real, share of edited crops above the real P95)."""
+    files = [f for f in knee_files(data_dir) if side_from_name(f.name)]
+    real, old, new = [], [], []
+    for f in files:
+        g = load_grey(f)
+        real.append(streak_ratio(g))
+        old.append(streak_ratio(remove_lateral_bone(g)))
+        new.append(streak_ratio(remove_fibula(g, side_from_name(f.name))))
+    r = np.array(real)
+    p95 = float(np.percentile(r, 95))
+    return {name: (float(np.mean(np.array(v)[:, None] > r[None, :])), float(np.mean(np.array(v) > p95)))
+            for name, v in (("remove_lateral_bone (older)", old), ("remove_fibula", new))}
 
 
 MEASURES: dict[str, Callable[[np.ndarray, str], float]] = {
@@ -83,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     for k, r in measure(args.data).items():
         print(f"{k:44s} {int(r['n']):5d} {r['threshold']:7.3f} {100 * r['heldout_false_failure']:10.1f}% "
               f"{100 * r['heldout_detection']:11.1f}% {r['auc']:6.3f}")
+    print(f"\n{'edit visibility (streak ratio)':44s} {'AUC vs real':>11s} {'> real P95':>10s}")
+    for k, (auc, above) in edit_visibility(args.data).items():
+        print(f"{k:44s} {auc:11.3f} {100 * above:9.1f}%")
     return 0
 
 
