@@ -190,6 +190,68 @@ def detector_tables(data: Path, n_photo: int, n_grid: int, seed: int) -> dict[st
     return {"real": real_fa, "genlike": gen_fa, "detect": det}
 
 
+def gallery_table(data: Path, extractors: list[str], k: int) -> dict[str, dict[str, float]]:
+    """Leave-one-source-out accuracy of the gallery classifier on the real images; print it.
+
+    Every real native image is a query against a gallery of all the others minus its whole
+    source group (a dataset folder, e.g. all of JSRT or all of BUSI; the unrelated pydicom test
+    files and MURA examples are one group per file). So no query has a near-duplicate, a sibling
+    slice or a same-patient image in its gallery, and a dataset's style cannot carry the vote.
+    Region accuracy counts only queries whose region some *other* source also has.
+    """
+    from anatscore.classify.gallery import FeatureCache, GalleryClassifier, extractor_for, top_label
+
+    cases = real_cases(data)
+    images, kept = [], []
+    for c in cases:
+        try:
+            images.append(load_case(data, c.path))
+            kept.append(c)
+        except Exception as exc:  # noqa: BLE001 - reported, benchmark goes on
+            print(f"skip {c.path}: {exc}")
+    groups = np.array([c.group for c in kept])
+    mods = [c.modality for c in kept]
+    regions = [c.region for c in kept]
+    exclude = [groups == g for g in groups]
+    region_groups: dict[str, set[str]] = collections.defaultdict(set)
+    for c in kept:
+        if c.region:
+            region_groups[c.region].add(c.group)
+    results: dict[str, dict[str, float]] = {}
+    cache = FeatureCache()
+    for name in extractors:
+        try:
+            ex = extractor_for(name)
+        except Exception as exc:  # noqa: BLE001 - e.g. weights absent: say so, go on
+            print(f"\ngallery[{name}]: unavailable ({exc})")
+            continue
+        t0 = time.time()
+        feats = cache.extract(ex, images)
+        t_feat = time.time() - t0
+        g = GalleryClassifier(feats, {"modality": mods, "region": regions}, ex, k=k)
+        pm = [top_label(p) for p in g.predict_features(feats, "modality", exclude=exclude)]
+        pr = [top_label(p) for p in g.predict_features(feats, "region", exclude=exclude)]
+        per = {}
+        print(f"\nGallery classifier [{name}, k={k}], leave-one-source-out over {len(kept)} real images ({t_feat:.0f}s features)")
+        print(f"{'modality':<10}{'images':>8}{'correct':>9}{'recall':>9}   confusions")
+        for m in MODALITIES:
+            idx = [i for i, x in enumerate(mods) if x == m]
+            if not idx:
+                continue
+            ok = sum(pm[i] == m for i in idx)
+            conf = collections.Counter(pm[i] for i in idx if pm[i] != m)
+            per[m] = ok / len(idx)
+            print(f"{m:<10}{len(idx):>8}{ok:>9}{100.0 * ok / len(idx):>8.1f}%   {dict(conf) if conf else ''}")
+        acc = float(np.mean([a == b for a, b in zip(pm, mods)]))
+        bal = float(np.mean(list(per.values())))
+        ridx = [i for i, r in enumerate(regions) if r and len(region_groups[r] - {groups[i]}) > 0]
+        racc = float(np.mean([pr[i] == regions[i] for i in ridx])) if ridx else float("nan")
+        print(f"modality accuracy {100 * acc:.1f}% ({sum(a == b for a, b in zip(pm, mods))}/{len(mods)}), balanced (mean recall) {100 * bal:.1f}%")
+        print(f"region accuracy {100 * racc:.1f}% over {len(ridx)} images whose region another source also has")
+        results[name] = {"accuracy": acc, "balanced": bal, "region": racc, **{f"recall_{m}": v for m, v in per.items()}}
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -197,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-detectors", action="store_true")
     ap.add_argument("--skip-gallery", action="store_true")
+    ap.add_argument("--extractors", default="handcrafted,inception", help="gallery feature spaces")
+    ap.add_argument("--k", type=int, default=5, help="gallery neighbours")
     args = ap.parse_args(argv)
     if not (args.data / "manifest.csv").is_file():
         print(f"no real data at {args.data}; nothing to measure", file=sys.stderr)
@@ -206,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("ignore", UserWarning)  # PIL's "corrupt EXIF" notes on some files
         if not args.skip_detectors:
             detector_tables(args.data, n, n, args.seed)
+        if not args.skip_gallery:
+            gallery_table(args.data, [e for e in args.extractors.split(",") if e], args.k)
     return 0
 
 

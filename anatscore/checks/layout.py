@@ -41,7 +41,7 @@ WORK_SIDE = 256
 GRID_SIDE = 768
 
 # ---- thresholds (measured on ../shared/data and rendered cases; see benchmarks/modality_accuracy.py)
-CAST_MIN = 0.015  # median per-channel offset from grey ([0, 1]) above which the image has a colour cast
+CAST_MIN = 0.04  # median relative per-channel deviation from grey above which the image has a colour cast
 TILT_MIN_DEG = 1.5  # an edge tilted less than this is "axis-aligned"
 TILT_MAX_DEG = 30.0  # edges further off an axis belong to neither the horizontal nor vertical family
 LINE_MIN_FRAC = 0.40  # a border edge spans at least this fraction of the image side
@@ -74,11 +74,13 @@ class Line:
 
 @dataclass(frozen=True)
 class ColourStats:
-    """Colour statistics of the colour image, over pixels brighter than 0.08 (all in [0, 1]).
+    """Colour statistics of the colour image, over pixels brighter than 0.1 (values in [0, 1]).
 
-    ``cast`` is the largest per-channel median of (channel - grey): a tint shifts every pixel the
-    same way and survives the median, whereas sensor/JPEG/diffusion colour noise averages out and
-    local colour (Doppler, annotations) touches too few pixels to move it.
+    ``cast`` is the largest per-channel median of the relative deviation (channel / grey - 1):
+    a tint (a gain per channel, as a light box, a white balance or a monitor gives) shifts every
+    pixel the same way in proportion to its brightness and survives the median, whereas sensor,
+    JPEG or diffusion colour noise averages out and local colour (Doppler, annotations) touches
+    too few pixels to move it.
     ``chroma_median`` is the median of (max - min) over R, G, B, ``coloured_frac`` the fraction of
     pixels with chroma > 0.1.
     """
@@ -86,7 +88,7 @@ class ColourStats:
     cast: float
     chroma_median: float
     coloured_frac: float
-    offset: tuple[float, float, float]  # per-channel median of (channel - grey)
+    offset: tuple[float, float, float]  # per-channel median of (channel / grey - 1)
 
 @dataclass
 class FilmCues:
@@ -138,7 +140,7 @@ class FilmCues:
         out = []
         if self.cast and self.colour is not None:
             r, g, b = self.colour.offset
-            out.append(f"colour cast (median RGB offset from grey {r:+.3f}/{g:+.3f}/{b:+.3f})")
+            out.append(f"colour cast (median R/G/B relative to grey {r:+.3f}/{g:+.3f}/{b:+.3f})")
         if self.tilted:
             tilts = ", ".join(f"{ln.family}{ln.tilt:+.1f}deg" for ln in self.tilted[:4])
             kind = "film border" if self.border else ("ultrasound fan edges" if self.fan else "tilted edge")
@@ -194,11 +196,11 @@ def colour_stats(image: LoadedImage) -> Optional[ColourStats]:
         if rgb is None:
             return None
         grey = rgb.mean(axis=2)
-        lit = grey > 0.08
+        lit = grey > 0.1
         if not lit.any():
             return ColourStats(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))
         chroma = rgb.max(axis=2) - rgb.min(axis=2)
-        off = np.median((rgb - grey[..., None])[lit], axis=0)
+        off = np.median((rgb / np.maximum(grey, 1e-3)[..., None] - 1.0)[lit], axis=0)
         return ColourStats(
             cast=float(np.abs(off).max()),
             chroma_median=float(np.median(chroma[lit])),
@@ -497,7 +499,7 @@ def greyscale(image: LoadedImage, ctx: CheckContext) -> CheckResult:
         r, g, b = st.offset
         return CheckResult.judge(
             "layout.greyscale", round(st.cast, 4), False,
-            f"colour cast over the whole image (median RGB offset from grey {r:+.3f}/{g:+.3f}/{b:+.3f}, limit {CAST_MIN})",
+            f"colour cast over the whole image (median R/G/B relative to grey {r:+.3f}/{g:+.3f}/{b:+.3f}, limit {CAST_MIN})",
             **extra,
         )
     note = f"grey; {100 * st.coloured_frac:.1f}% of pixels coloured (overlays/Doppler)" if st.coloured_frac > 0.001 else "grey"

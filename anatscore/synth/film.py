@@ -172,8 +172,8 @@ def render_film_photo(
     if setting not in FILM_SETTINGS:
         raise ValueError(f"setting must be one of {FILM_SETTINGS}, got {setting!r}")
     long_side = int(out_size or rng.integers(384, 1025))
-    aspect = float(rng.choice([0.75, 1.0, 4 / 3, 1.5]))
-    out_hw = (long_side, int(long_side / aspect)) if aspect < 1 else (int(long_side / aspect), long_side)
+    aspect = float(rng.choice([0.75, 1.0, 4 / 3, 1.5]))  # width / height
+    out_hw = (long_side, int(long_side * aspect)) if aspect < 1 else (int(long_side / aspect), long_side)
     # the film: the image plus a narrow unexposed margin of film base
     m = int(rng.integers(0, max(1, int(0.06 * max(grey.shape))) + 1))
     film = np.pad(grey, m, constant_values=float(rng.uniform(0.0, 0.08)))
