@@ -157,7 +157,7 @@ def render_film_photo(
     Args:
         grey: float (H, W) in [0, 1], bright = dense; a grid from :func:`render_grid` works too.
         rng: the random generator (every parameter is drawn from it).
-        out_size: long side of the photo in pixels (default: drawn from 384-1024).
+        out_size: long side of the photo in pixels (default: drawn from 384-768).
         setting: ``lightbox``, ``table`` or ``monitor`` (default: drawn).
 
     Returns:
@@ -171,7 +171,7 @@ def render_film_photo(
     setting = setting or FILM_SETTINGS[int(rng.integers(len(FILM_SETTINGS)))]
     if setting not in FILM_SETTINGS:
         raise ValueError(f"setting must be one of {FILM_SETTINGS}, got {setting!r}")
-    long_side = int(out_size or rng.integers(384, 1025))
+    long_side = int(out_size or rng.integers(384, 769))
     aspect = float(rng.choice([0.75, 1.0, 4 / 3, 1.5]))  # width / height
     out_hw = (long_side, int(long_side * aspect)) if aspect < 1 else (int(long_side / aspect), long_side)
     # the film: the image plus a narrow unexposed margin of film base
