@@ -57,6 +57,12 @@ LAYOUT_CHECKS: tuple[CheckSpec, ...] = (
         headline=True,
     ),
     CheckSpec(
+        name="layout.burned_text",
+        summary="lines of burned-in text / annotation glyphs (typeset, aligned, on a plain ground); value = lines",
+        target="anatscore.checks.text:burned_text",
+        group="layout",
+    ),
+    CheckSpec(
         name="layout.greyscale",
         summary="greyscale sanity: a colour cast over the whole image fails; local colour (Doppler, overlays) passes",
         target="anatscore.checks.layout:greyscale",

@@ -188,3 +188,21 @@ def test_rendered_photos_and_grids_detected(shared_data: Path) -> None:
     # measured over 200 rendered cases each in the benchmark; asserted with a margin for n=40
     assert photo_hits / n >= 0.80, photo_hits
     assert grid_hits / n >= 0.80, grid_hits
+
+
+def test_burned_text_known_answer() -> None:
+    from anatscore.checks.text import burned_text
+    from anatscore.synth.text import burn_text
+
+    clean = _phantom(4, 320)
+    r = burned_text(_img(clean), CTX)
+    assert r.passed is True and r.value == 0.0
+    hits = 0
+    for seed in range(5):
+        burnt, boxes = burn_text(clean, np.random.default_rng(seed), size=14)
+        r = burned_text(_img(burnt), CTX)
+        hits += r.passed is False
+        if r.passed is False:  # every reported line overlaps a drawn one
+            for x0, y0, x1, y1 in r.evidence["boxes"]:
+                assert any(x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1 for b in boxes)
+    assert hits >= 4
