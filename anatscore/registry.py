@@ -63,6 +63,12 @@ LAYOUT_CHECKS: tuple[CheckSpec, ...] = (
         group="layout",
     ),
     CheckSpec(
+        name="modality.cues",
+        summary="weight-free geometry cues (fan/speckle, body on black, frame-filling radiograph) and the modality they suggest; informational",
+        target="anatscore.checks.cues:cues_check",
+        group="modality",
+    ),
+    CheckSpec(
         name="layout.greyscale",
         summary="greyscale sanity: a colour cast over the whole image fails; local colour (Doppler, overlays) passes",
         target="anatscore.checks.layout:greyscale",

@@ -214,6 +214,25 @@ def detector_tables(data: Path, n_photo: int, n_grid: int, seed: int) -> dict[st
     return {"real": real_fa, "genlike": gen_fa, "detect": det}
 
 
+def cues_table(data: Path) -> None:
+    """Confusion of ``modality.cues``'s guess against the true modality on the real images."""
+    from anatscore.checks.cues import guess, modality_cues
+
+    conf: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for c in real_cases(data):
+        try:
+            im = load_case(data, c.path)
+        except Exception:  # noqa: BLE001 - counted in the detector tables
+            continue
+        conf[c.modality][guess(modality_cues(im))[0] or "(none)"] += 1
+    print("\nmodality.cues guess vs. true modality on real images (thresholds read off these same images)")
+    for m in MODALITIES:
+        if conf[m]:
+            n = sum(conf[m].values())
+            right = sum(v for k, v in conf[m].items() if m in k.split("/"))
+            print(f"{m:<6} n={n:<4} right {right} ({100.0 * right / n:.1f}%)  guesses {dict(conf[m])}")
+
+
 def gallery_table(data: Path, extractors: list[str], k: int) -> dict[str, dict[str, float]]:
     """Leave-one-source-out accuracy of the gallery classifier on the real images; print it.
 
@@ -300,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-detectors", action="store_true")
     ap.add_argument("--skip-gallery", action="store_true")
+    ap.add_argument("--skip-cues", action="store_true")
     ap.add_argument("--extractors", default="handcrafted,inception", help="gallery feature spaces")
     ap.add_argument("--k", type=int, default=5, help="gallery neighbours")
     args = ap.parse_args(argv)
@@ -311,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("ignore", UserWarning)  # PIL's "corrupt EXIF" notes on some files
         if not args.skip_detectors:
             detector_tables(args.data, n, n, args.seed)
+        if not args.skip_cues:
+            cues_table(args.data)
         if not args.skip_gallery:
             gallery_table(args.data, [e for e in args.extractors.split(",") if e], args.k)
     return 0

@@ -206,3 +206,28 @@ def test_burned_text_known_answer() -> None:
             for x0, y0, x1, y1 in r.evidence["boxes"]:
                 assert any(x0 < b[2] and b[0] < x1 and y0 < b[3] and b[1] < y1 for b in boxes)
     assert hits >= 4
+
+
+def test_modality_cues_known_shapes() -> None:
+    from anatscore.checks.cues import cues_check, guess, modality_cues
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:256, 0:256] / 256.0
+    # ultrasound-like: speckled sector from an apex at the top centre, on black
+    ang = np.abs(np.arctan2(xx - 0.5, yy + 0.02))
+    fan = np.where((ang < 0.7) & (yy < 0.95), np.clip(rng.rayleigh(0.25, (256, 256)), 0, 1), 0.0)
+    assert guess(modality_cues(_img(fan)))[0] == "us"
+    # CT-like: smooth body on black, not touching the frame
+    assert guess(modality_cues(_img(ndi_smooth(_phantom(2, 256)))))[0] == "ct/mri"
+    # radiograph-like: smooth content filling the frame
+    xr = 0.3 + 0.4 * np.exp(-((xx - 0.5) ** 2) / 0.02) + 0.01 * rng.standard_normal((256, 256))
+    im = _img(np.clip(xr, 0, 1))
+    im.meta.modality = "ct"
+    r = cues_check(im, CTX)
+    assert r.extra["guess"] == "xray" and r.extra["agrees"] is False and r.passed is None
+
+
+def ndi_smooth(a: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.gaussian_filter(a, 2)
