@@ -95,9 +95,9 @@ class Tally:
 def _print_table(title: str, tally: Tally, dets: list[str]) -> None:
     print(f"\n{title}")
     mods = [m for m in MODALITIES + ("all",) if any(tally.n.get((d, m)) for d in dets)]
-    print(f"{'detector':<22}" + "".join(f"{m:>18}" for m in mods))
+    print(f"{'detector':<40}" + "".join(f"{m:>17}" for m in mods))
     for d in dets:
-        print(f"{d:<22}" + "".join(f"{tally.rate(d, m):>18}" for m in mods))
+        print(f"{d:<40}" + "".join(f"{tally.rate(d, m):>17}" for m in mods))
 
 
 def detector_tables(data: Path, n_photo: int, n_grid: int, seed: int) -> dict[str, Tally]:
@@ -174,6 +174,7 @@ def detector_tables(data: Path, n_photo: int, n_grid: int, seed: int) -> dict[st
         rgb, pp = render_film_photo(src, rng)
         r = layout.film_photo(as_loaded(rgb, f"photo{i}"), ctx)
         det.add("layout.film_photo", mod, r.passed is False)
+        det.add(f"layout.film_photo [{pp.setting}]", mod, r.passed is False)
         if r.passed is not False:
             failures.append(f"missed photo ({mod}, {pp.setting}, grid={printed}): {r.reason}")
         r = layout.film_photo(as_loaded(rgb, f"photo{i}grey", colour=False), ctx)
@@ -190,7 +191,7 @@ def detector_tables(data: Path, n_photo: int, n_grid: int, seed: int) -> dict[st
     for rel, (rows, cols) in gen:
         im = load_case(data, rel)
         r = layout.multi_panel(im, ctx)
-        det.add("layout.multi_panel (generated)", "all", r.passed is False)
+        det.add("layout.multi_panel (generated)", "mri" if "mri" in rel else "xray", r.passed is False)
         print(f"generated grid {rel}: truth {rows}x{cols} -> {r.reason}")
 
     _print_table("False alarms on real native images (lower is better; target <= 5%)", real_fa, list(dets))
@@ -199,7 +200,8 @@ def detector_tables(data: Path, n_photo: int, n_grid: int, seed: int) -> dict[st
         "Detections on rendered cases (higher is better; target >= 90%)",
         det,
         [
-            "layout.film_photo", "layout.film_photo (grey)", "layout.multi_panel", "layout.multi_panel (native)",
+            "layout.film_photo", "layout.film_photo [lightbox]", "layout.film_photo [table]",
+            "layout.film_photo [monitor]", "layout.film_photo (grey)", "layout.multi_panel", "layout.multi_panel (native)",
             "layout.multi_panel (generated)", "layout.burned_text", "layout.burned_text (native, unlabelled)",
         ],
     )

@@ -170,6 +170,10 @@ class FidInceptionFeatures:
         self.device = device
         self.batch_size = batch_size
         self._model: Any = None
+        try:
+            import pytorch_fid  # noqa: F401 - the network definition comes from pytorch-fid
+        except ImportError as exc:
+            raise ImportError("FidInceptionFeatures needs pytorch-fid (pip install pytorch-fid)") from exc
 
     def _build(self) -> Any:
         import torch
