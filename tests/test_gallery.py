@@ -156,8 +156,42 @@ def test_real_gallery_leave_one_source_out(shared_data: Path) -> None:
     groups = np.array([c.group for c in cases])
     pred = [top_label(p) for p in g.predict_features(feats, "modality", exclude=[groups == x for x in groups])]
     acc = float(np.mean([p == c.modality for p, c in zip(pred, cases)]))
+    print(f"handcrafted LOSO subset accuracy {acc:.3f} on {len(cases)} images")
     assert acc >= MEASURED_FLOOR, acc
 
 
-#: asserted floor for the subset above (measured value minus a margin; see the README)
+#: asserted floor for the subset above: measured 0.696 on its 184 images (all 506 in the
+#: benchmark: 0.709); the weight-free features transfer poorly across sources (see the README)
 MEASURED_FLOOR = 0.6
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_real_gallery_inception(shared_data: Path, inception_weights: Path) -> None:
+    """FID Inception features, leave-one-source-out, on a small subset (2 images per source)."""
+    from anatscore.classify.gallery import FidInceptionFeatures
+    from benchmarks.layout_data import load_case, real_cases
+
+    seen: dict[str, int] = {}
+    cases = []
+    for c in real_cases(shared_data):
+        key = c.group.split("/")[2] if c.group.count("/") >= 2 else c.group
+        if seen.get(key, 0) < 2 or c.modality in ("ct", "mri"):
+            seen[key] = seen.get(key, 0) + 1
+            cases.append(c)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ims = [load_case(shared_data, c.path) for c in cases]
+    feats = FidInceptionFeatures(weights=inception_weights).extract(ims)
+    assert feats.shape == (len(cases), 2048) and np.isfinite(feats).all()
+    g = GalleryClassifier(feats, {"modality": [c.modality for c in cases]}, None, k=3)
+    groups = np.array([c.group for c in cases])
+    pred = [top_label(p) for p in g.predict_features(feats, "modality", exclude=[groups == x for x in groups])]
+    acc = float(np.mean([p == c.modality for p, c in zip(pred, cases)]))
+    print(f"inception LOSO subset accuracy {acc:.3f} on {len(cases)} images")
+    assert acc >= INCEPTION_FLOOR, acc
+
+
+#: measured on the subset above: 0.812 (26/32; its gallery has only 2 images per source); all 506
+#: in the benchmark: 0.970
+INCEPTION_FLOOR = 0.75

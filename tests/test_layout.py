@@ -134,8 +134,8 @@ def _subset(shared_data: Path, every: int) -> list:
     from benchmarks.layout_data import real_cases
 
     cases = real_cases(shared_data)
-    # every small-modality file, and every ``every``-th image of the large datasets
-    return [c for i, c in enumerate(cases) if c.modality in ("ct", "mri", "nm") or "dicom" in c.path or i % every == 0]
+    # every CT/MR/NM file (they are few), and every ``every``-th of the rest, in manifest order
+    return [c for i, c in enumerate(cases) if c.modality in ("ct", "mri", "nm") or i % every == 0]
 
 
 @pytest.mark.realdata
@@ -143,7 +143,7 @@ def _subset(shared_data: Path, every: int) -> list:
 def test_real_native_images_not_flagged(shared_data: Path) -> None:
     from benchmarks.layout_data import load_case
 
-    cases = _subset(shared_data, 4)
+    cases = _subset(shared_data, 3)
     fa = {"layout.film_photo": 0, "layout.multi_panel": 0}
     n = 0
     with warnings.catch_warnings():
@@ -154,8 +154,10 @@ def test_real_native_images_not_flagged(shared_data: Path) -> None:
             fa["layout.film_photo"] += layout.film_photo(im, CTX).passed is False
             if c.panels == 1:
                 fa["layout.multi_panel"] += layout.multi_panel(im, CTX).passed is False
+    print(f"false alarms {fa} on {n} real images")
     assert n >= 120
-    # measured on all 506 real images: film_photo 1.8%, multi_panel 1.0% (benchmark); target <= 5%
+    # measured on this subset: film_photo 2/177, multi_panel 3/177; on all 506 real images
+    # 1.8% and 1.0% (benchmark); target <= 5%
     assert fa["layout.film_photo"] / n <= 0.05, fa
     assert fa["layout.multi_panel"] / n <= 0.05, fa
 
@@ -185,7 +187,9 @@ def test_rendered_photos_and_grids_detected(shared_data: Path) -> None:
         picks = [pool[int(rng.integers(len(pool)))] for _ in range(3)]
         rgb, _ = render_grid(picks, rng)
         grid_hits += layout.multi_panel(_rgb_img(rgb), CTX).passed is False
-    # measured over 200 rendered cases each in the benchmark; asserted with a margin for n=40
+    # measured here: photos 37/40, grids 37/40 (benchmark, 200 each: 93.5%, 93.0%); the floor
+    # leaves room for the binomial spread of 40 draws
+    print(f"rendered photos {photo_hits}/{n}, grids {grid_hits}/{n}")
     assert photo_hits / n >= 0.80, photo_hits
     assert grid_hits / n >= 0.80, grid_hits
 
