@@ -16,7 +16,7 @@ class EvalConfig:
         reference: folder or built reference file (``.npz``) of real images, or None.
         extractors: feature extractors for set-level metrics (used when ``reference`` is set).
         device: ``cpu``, ``cuda`` or ``auto`` (cuda when available).
-        workers: decoding worker threads (0 = decode in the main thread).
+        workers: threads for decoding and for per-image checks (0 = everything in the main thread).
         batch_size: images per batch for model inputs and per database commit.
         max_pixels: decoded images larger than this are refused (decompression-bomb guard).
         dicom_frames: ``first`` (one record per file) or ``all`` (one record per frame).

@@ -34,10 +34,56 @@ LOAD_CHECKS: tuple[CheckSpec, ...] = (
 )
 
 # --- inference: fill in modality/region/view when the manifest does not say (issue 4) -----------
-INFERENCE_CHECKS: tuple[CheckSpec, ...] = ()
+_CM = "anatscore.checks.classify_match"
+INFERENCE_CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(name="modality.match",
+              summary="classifier's modality (incl. photo of a printed exam, illustration) vs the requested one",
+              target=f"{_CM}:modality_match", batch_target=f"{_CM}:modality_match_batch", needs=("grey",),
+              stage=0, group="modality", headline=True),
+    CheckSpec(name="region.match", summary="classifier's body region vs the requested one (radiographs)",
+              target=f"{_CM}:region_match", batch_target=f"{_CM}:region_match_batch", needs=("grey",),
+              stage=0, group="modality", headline=True),
+    CheckSpec(name="view.match", summary="classifier's frontal/lateral view vs the requested view (radiographs)",
+              target=f"{_CM}:view_match", batch_target=f"{_CM}:view_match_batch", needs=("grey",),
+              stage=0, group="modality"),
+)
 
 # --- weight-free anatomy of radiographs (issue 3) ------------------------------------------------
-ANATOMY_CHECKS: tuple[CheckSpec, ...] = ()
+ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
+    # limbs (appendicular skeleton); expected ranges in anatscore/anatomy/regions/<region>.json
+    CheckSpec(
+        name="joint.space",
+        summary="joint space present (not fused): depth of the femorotibial gap vs real knee radiographs",
+        target="anatscore.checks.joint_space:joint_space",
+        regions=("knee",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="texture.trabecular_anisotropy",
+        summary="trabecular texture oriented along stress lines (structure tensor), not random",
+        target="anatscore.checks.trabecular:trabecular_anisotropy",
+        regions=("knee",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="hand.digit_count",
+        summary="number of digits on a PA hand (flags extra or missing digits), vs the hand record",
+        target="anatscore.checks.hand_digits:digit_count",
+        regions=("hand",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="forearm.two_bones",
+        summary="radius and ulna both present and separate along the forearm shaft (not missing or fused)",
+        target="anatscore.checks.two_bones:two_bones",
+        regions=("forearm",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+)
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------
 LAYOUT_CHECKS: tuple[CheckSpec, ...] = (
@@ -78,7 +124,43 @@ LAYOUT_CHECKS: tuple[CheckSpec, ...] = (
 )
 
 # --- model-based checks: CLIP zero-shot, torchxrayvision (issue 4) --------------------------------
-MODEL_CHECKS: tuple[CheckSpec, ...] = ()
+_CHEST = ("chest",)
+_XA = "anatscore.checks.xrv_anatomy"
+_XP = "anatscore.checks.xrv_pathology"
+
+
+def _xrv(name: str, summary: str, module: str, fn: str, record: str, headline: bool = False,
+         group: str = "anatomy") -> CheckSpec:
+    return CheckSpec(name=name, summary=summary, target=f"{module}:{fn}", batch_target=f"{module}:{fn}_batch",
+                     regions=_CHEST, modalities=_XRAY, needs=("grey", f"weights:{record}"), group=group,
+                     headline=headline)
+
+
+MODEL_CHECKS: tuple[CheckSpec, ...] = (
+    _xrv("xrv.lungs", "both lungs segmented (torchxrayvision PSPNet)", _XA, "lungs", "xrv-pspnet"),
+    _xrv("xrv.heart_laterality", "heart toward the left lung (offset in thorax widths; PSPNet)", _XA,
+         "heart_laterality", "xrv-pspnet"),
+    _xrv("xrv.ctr", "cardiothoracic ratio within a plausible range (PSPNet heart and lungs)", _XA, "ctr_check",
+         "xrv-pspnet"),
+    _xrv("xrv.clavicles", "left and right clavicle, one piece each, on their sides (PSPNet)", _XA, "clavicles",
+         "xrv-pspnet"),
+    _xrv("xrv.scapulae", "left and right scapula, one piece each, on their sides (PSPNet)", _XA, "scapulae",
+         "xrv-pspnet"),
+    _xrv("xrv.ribs", "posterior ribs per side: count, symmetry, none split (CXAS 159-structure model)", _XA,
+         "ribs", "xrv-cxas"),
+    _xrv("xrv.vertebrae", "visible vertebrae form one contiguous, ordered run (CXAS)", _XA, "vertebrae",
+         "xrv-cxas"),
+    _xrv("xrv.pathology", "requested chest finding present at the DenseNet's calibrated threshold", _XP,
+         "pathology", "xrv-densenet121-res224-all", headline=True, group="pathology"),
+    _xrv("xrv.view", "frontal/lateral view model agrees with the requested view", _XP, "view", "xrv-view",
+         group="modality"),
+    CheckSpec(name="us.obstetric",
+              summary="ultrasound content vs the organ the prompt asked for (fails on obstetric look-alikes)",
+              target=f"{_CM}:us_obstetric", batch_target=f"{_CM}:us_obstetric_batch", modalities=("us",),
+              needs=("grey",), group="modality", headline=True),
+    _xrv("xrv.ood", "autoencoder reconstruction error (out-of-distribution score)", _XP, "ood", "xrv-resnet-ae",
+         group="realism"),
+)
 
 # --- aggregates that read other checks' results (stage 2) ----------------------------------------
 AGGREGATE_CHECKS: tuple[CheckSpec, ...] = (
@@ -99,8 +181,90 @@ CHECKS: tuple[CheckSpec, ...] = (
 )
 
 # --- set-level metrics and feature extractors (issue 5) ------------------------------------------
-METRICS: tuple[MetricSpec, ...] = ()
-EXTRACTORS: tuple[ExtractorSpec, ...] = ()
+METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        name="fid",
+        summary="Fréchet distance between Gaussians fitted to real and generated features (FID on inception)",
+        target="anatscore.metrics.frechet:FrechetStats",
+        function="anatscore.metrics.frechet:frechet_distance_features",
+    ),
+    MetricSpec(
+        name="kid",
+        summary="kernel inception distance: unbiased polynomial-kernel MMD², mean over subsets",
+        target="anatscore.metrics.kid:KID",
+        function="anatscore.metrics.kid:kid",
+    ),
+    MetricSpec(
+        name="cmmd",
+        summary="CMMD: Gaussian-RBF MMD on CLIP embeddings (sigma 10, x1000; Jayasumana et al. 2024)",
+        target="anatscore.metrics.cmmd:CMMD",
+        function="anatscore.metrics.cmmd:cmmd",
+    ),
+    MetricSpec(
+        name="precision",
+        summary="share of generated samples inside the real k-NN manifold (Naeem et al. 2020, k=5)",
+        target="anatscore.metrics.prdc:PRDC",
+        function="anatscore.metrics.prdc:prdc",
+    ),
+    MetricSpec(
+        name="recall",
+        summary="share of real samples inside the generated k-NN manifold (k=5)",
+        target="anatscore.metrics.prdc:PRDC",
+        function="anatscore.metrics.prdc:prdc",
+    ),
+    MetricSpec(
+        name="density",
+        summary="mean count of real k-NN balls containing each generated sample, / k",
+        target="anatscore.metrics.prdc:PRDC",
+        function="anatscore.metrics.prdc:prdc",
+    ),
+    MetricSpec(
+        name="coverage",
+        summary="share of real samples whose k-NN ball contains a generated sample",
+        target="anatscore.metrics.prdc:PRDC",
+        function="anatscore.metrics.prdc:prdc",
+    ),
+)
+EXTRACTORS: tuple[ExtractorSpec, ...] = (
+    ExtractorSpec(
+        name="inception",
+        summary="FID Inception-v3 (TF 2015-12-05 graph) pool features; the FID/KID of papers",
+        target="anatscore.features.inception:InceptionExtractor",
+        dim=2048,
+        needs=("weights:inception-fid",),
+    ),
+    ExtractorSpec(
+        name="radiomic",
+        summary="weight-free named histogram/GLCM/LBP/gradient/wavelet features (Fréchet radiomic distance)",
+        target="anatscore.features.radiomic:RadiomicExtractor",
+        dim=51,
+    ),
+    ExtractorSpec(
+        name="xrv",
+        summary="torchxrayvision DenseNet-121 features (radiograph-specific)",
+        target="anatscore.features.xrv:XRVExtractor",
+        dim=1024,
+        needs=("weights:xrv-densenet121-res224-all",),
+    ),
+    ExtractorSpec(
+        name="clip",
+        summary="open_clip image embeddings, L2-normalised (CMMD; OpenAI ViT-L-14-336 default, BiomedCLIP selectable)",
+        target="anatscore.features.clip:CLIPExtractor",
+        dim=768,
+    ),
+)
+
+#: Which metrics are computed on which extractor's features by default (``metric@extractor``).
+#: CMMD is defined on CLIP embeddings only; the Fréchet/kernel/k-NN metrics apply to the others.
+METRIC_EXTRACTORS: dict[str, tuple[str, ...]] = {
+    "inception": ("fid", "kid", "precision", "recall", "density", "coverage"),
+    # no KID on radiomic: its cubic kernel on z-scored hand-made features is dominated by
+    # heavy-tailed outliers (benchmarks/realism.py: 8.2 for two halves of one chest set vs 11.6
+    # chest-knee, where fid@radiomic gives 24.6 vs 135.7)
+    "radiomic": ("fid", "precision", "recall", "density", "coverage"),
+    "xrv": ("fid", "kid", "precision", "recall", "density", "coverage"),
+    "clip": ("cmmd", "fid", "precision", "recall", "density", "coverage"),
+}
 
 
 def _validate() -> None:

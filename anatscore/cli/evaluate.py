@@ -1,14 +1,106 @@
-"""`anatscore evaluate`."""
+"""`anatscore evaluate DIR`: score every image under DIR and write a run folder."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from . import EXIT_NOTHING_SCORED, EXIT_OK, EXIT_USAGE
+
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("evaluate", help="(not yet implemented)")
+    p = sub.add_parser(
+        "evaluate",
+        help="score every image under a folder and write a run folder",
+        description="Score every image under DIR (recursively) and write RUN_DIR with checks.csv, "
+        "images.csv, metrics.json, run.json, report.html and the SQLite store.",
+    )
+    p.add_argument("dir", nargs="?", metavar="DIR", help="folder of images (optional with --resume)")
+    p.add_argument("--out", metavar="RUN_DIR", help="run folder to create (default: anatscore-runs/<timestamp>)")
+    p.add_argument("--reference", metavar="REF", help="reference set of real images for set-level metrics")
+    p.add_argument("--checks", nargs="+", metavar="PATTERN", default=None,
+                   help="glob patterns of check names (default: all; see `anatscore list checks`)")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    p.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run (kept records are not redone)")
+    p.add_argument("--db", metavar="PATH", help="SQLite database shared by several runs (default: in RUN_DIR)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="threads for decoding and for per-image checks (default 0: all in the main thread)")
+    p.add_argument("--batch-size", type=int, default=None, metavar="N", help="images per batch (default 16)")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None, help="device for models (default auto)")
     p.set_defaults(func=run)
 
 
+def summary(result: Any) -> dict[str, Any]:
+    """The ``--json`` document: counts, run folder, per-check pass rates."""
+    checks = result.checks
+    rates: dict[str, Any] = {}
+    for name, grp in checks.groupby("check", sort=False):
+        judged = grp["passed"].map(lambda v: v is not None)
+        passed = int(grp["passed"].map(lambda v: v is True).sum())
+        n = int(judged.sum())
+        rates[str(name)] = {"rows": int(len(grp)), "judged": n, "passed": passed, "failed": n - passed,
+                            "pass_rate": (passed / n) if n else None}
+    images = result.images
+    flagged = int((images["n_failed"] > 0).sum()) if "n_failed" in images else 0
+    return {
+        "run_id": result.manifest["run_id"],
+        "images_with_failed_checks": flagged,
+        "run_dir": str(result.run_dir) if result.run_dir is not None else None,
+        "report": str(result.run_dir / "report.html") if result.run_dir is not None else None,
+        "counts": result.counts,
+        "checks": rates,
+        "exit_code": result.exit_code,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("anatscore evaluate: not implemented yet")
+    from ..api import ResumeError, RunExistsError, default_run_dir, evaluate
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="anatscore: %(levelname)s: %(message)s")
+    if args.dir is None and args.resume is None:
+        print("anatscore evaluate: give DIR (or --resume RUN_DIR)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.resume is not None and args.out is not None:
+        print("anatscore evaluate: --out and --resume are exclusive (--resume writes into its RUN_DIR)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    for opt in ("workers", "batch_size"):
+        v = getattr(args, opt)
+        if v is not None and v < (0 if opt == "workers" else 1):
+            print(f"anatscore evaluate: --{opt.replace('_', '-')} must be >= {0 if opt == 'workers' else 1}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    out = None if args.resume is not None else (args.out or default_run_dir())
+    try:
+        result = evaluate(
+            args.dir, checks=args.checks, reference=args.reference, out=out, db=args.db, resume=args.resume,
+            workers=args.workers, batch_size=args.batch_size, device=args.device, progress=not args.json,
+        )
+    except (RunExistsError, ResumeError, FileNotFoundError, ValueError) as exc:
+        print(f"anatscore evaluate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        where = args.resume or out
+        print(f"\nanatscore evaluate: interrupted; committed batches are kept. Finish with: "
+              f"anatscore evaluate --resume {where}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    doc = summary(result)
+    c = result.counts
+    line = (f"anatscore: {c.get('images', 0)} images: {c.get('scored', 0)} scored "
+            f"({doc['images_with_failed_checks']} with a failed check), {c.get('failed', 0)} failed to load, "
+            f"{c.get('refused', 0)} refused, {c.get('check_errors', 0)} check errors; run folder {result.run_dir}")
+    if not c.get("images"):
+        print(f"anatscore evaluate: no images found under {result.manifest.get('input_dir') or args.dir}",
+              file=sys.stderr)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        print(line, file=sys.stderr)
+    else:
+        print(line)
+        print(f"report: {result.run_dir / 'report.html'}")
+    return EXIT_OK if result.exit_code == 0 else EXIT_NOTHING_SCORED

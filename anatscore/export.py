@@ -1,0 +1,184 @@
+"""Files of a run folder, exported from the run store (the database is the record of truth).
+
+``checks.csv``   one row per (image, check): image_id, path, check, value, passed, reason, extra
+``images.csv``   one row per image: metadata, sha256, load status/reason, inferred fields,
+                 one column per headline check, n_checks, n_failed, failed_checks
+``metrics.json`` set-level metrics (``RunMetrics.result()``)
+``run.json``     the run manifest (versions, device, resolved config, weights, counts, times)
+``report.html``  self-contained human report: counts, per-check pass rates, failing images
+
+``passed`` is written ``true`` / ``false`` / empty (not applicable). Every file is written to a
+temporary name and renamed, so a killed export never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from .store import RunStore, dumps
+
+RUN_FILES = ("checks.csv", "images.csv", "metrics.json", "run.json", "report.html")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _tf(v: Any) -> str:
+    return "" if v is None else ("true" if v else "false")
+
+
+def write_run_json(run_dir: Path, manifest: dict[str, Any]) -> None:
+    _atomic_write(run_dir / "run.json", json.dumps(json.loads(dumps(manifest)), indent=2) + "\n")
+
+
+def export_run(store: RunStore, run_dir: Path, checks: Any, images: Any, headline: Iterable[str],
+               manifest: dict[str, Any], metrics: dict[str, Any]) -> None:
+    """Write every file of :data:`RUN_FILES` into ``run_dir``.
+
+    ``checks`` and ``images`` are :meth:`RunStore.checks_frame` / :meth:`RunStore.images_frame`
+    (passed in so a caller that also returns them reads the database once).
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    out = checks.copy()
+    out["passed"] = out["passed"].map(_tf)
+    _atomic_write(run_dir / "checks.csv", out.to_csv(index=False))
+    img = images.copy()
+    for name in list(headline) + ["refused"]:
+        img[name] = img[name].map(_tf)
+    _atomic_write(run_dir / "images.csv", img.to_csv(index=False))
+    _atomic_write(run_dir / "metrics.json", json.dumps(json.loads(dumps(metrics)), indent=2) + "\n")
+    write_run_json(run_dir, manifest)
+    _atomic_write(run_dir / "report.html", render_report(store, checks, manifest, images, metrics))
+
+
+def _fmt_rate(v: Any) -> str:
+    return "" if v is None or v != v else f"{100 * float(v):.1f}%"
+
+
+def _table(rows: list[list[Any]], head: list[str], raw_cols: tuple[int, ...] = ()) -> str:
+    """An HTML table; cells are escaped except the columns in ``raw_cols`` (pre-built HTML)."""
+    esc = html.escape
+    th = "".join(f"<th>{esc(h)}</th>" for h in head)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{c if i in raw_cols else esc(str(c))}</td>" for i, c in enumerate(r)) + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def backend_pass_rates(checks: Any, images: Any) -> Any:
+    """Pass rate (passed / judged) per check and backend: a DataFrame indexed by check.
+
+    Rows whose ``passed`` is empty (not applicable, errors) are excluded.
+    """
+    import pandas as pd
+
+    judged = checks[checks["passed"].map(lambda v: v is not None).astype(bool)].copy()
+    if judged.empty:
+        return pd.DataFrame()
+    backend = images.set_index("image_id")["backend"].replace("", "(none)")
+    judged["backend"] = judged["image_id"].map(backend).fillna("(none)")
+    judged["ok"] = judged["passed"].map(bool).astype(float)
+    return judged.pivot_table(index="check", columns="backend", values="ok", aggfunc="mean", sort=False)
+
+
+def metrics_section(metrics: Optional[dict[str, Any]]) -> str:
+    """HTML for the set-level metrics: one row per stratum, ``value [ci_low, ci_high]`` per metric.
+
+    Reads the ``metrics.json`` shape (``strata: [{<fields>, n, metrics: {name: {value, ci_low,
+    ci_high, warning}}}]``); anything else is skipped, the file itself stays the reference.
+    """
+    strata = (metrics or {}).get("strata") or []
+    strata = [s for s in strata if isinstance(s, dict) and isinstance(s.get("metrics"), dict)]
+    if not strata:
+        return ""
+    fields = [f for f in ("backend", "modality", "region", "view", "task", "n", "n_reference")
+              if any(f in s for s in strata)]
+    names = sorted({m for s in strata for m in s["metrics"]})
+
+    def cell(m: Any) -> str:
+        if not isinstance(m, dict) or m.get("value") is None:
+            return ""
+        txt = f"{m['value']:.4g}" if isinstance(m["value"], (int, float)) else str(m["value"])
+        if isinstance(m.get("ci_low"), (int, float)) and isinstance(m.get("ci_high"), (int, float)):
+            txt += f" [{m['ci_low']:.4g}, {m['ci_high']:.4g}]"
+        return txt
+
+    rows = [[s.get(f, "") for f in fields] + [cell(s["metrics"].get(n)) for n in names] for s in strata]
+    notes = [str(n) for n in (metrics or {}).get("notes", [])]
+    notes += sorted({str(s["note"]) for s in strata if s.get("note")})
+    extra = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    return ("<h2>Set-level metrics</h2><p>value [ci_low, ci_high] per stratum (intervals as the metrics "
+            "compute them, see their notes); details in <code>metrics.json</code>.</p>"
+            + _table(rows, fields + names) + (f"<ul>{extra}</ul>" if extra else ""))
+
+
+def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images: Any = None,
+                  metrics: Optional[dict[str, Any]] = None) -> str:
+    """A self-contained HTML report (no scripts, no external resources; thumbnails inline)."""
+    esc = html.escape
+    counts = manifest.get("counts", {})
+    rates = store.pass_rates().fillna({"passed": 0, "failed": 0, "not_applicable": 0, "errors": 0})
+    rate_rows = [
+        [r["check"], int(r["n"]), int(r["passed"]), int(r["failed"]), int(r["not_applicable"]), int(r["errors"]),
+         _fmt_rate(r["pass_rate"])]
+        for _, r in rates.iterrows()
+    ]
+    by_backend = ""
+    if images is not None:
+        piv = backend_pass_rates(checks, images)
+        if not piv.empty and len(piv.columns) > 1:
+            rows = [[name] + [_fmt_rate(v) for v in row] for name, row in piv.iterrows()]
+            by_backend = ("<h2>Pass rate by backend</h2><p>passed / judged; empty where no image of that "
+                          "backend was judged.</p>" + _table(rows, ["check"] + [str(c) for c in piv.columns]))
+
+    thumbs = store.thumbnails()
+    failing = checks[checks["passed"].map(lambda v: v is False).astype(bool)]
+    fail_rows = []
+    for (image_id, path), grp in failing.groupby(["image_id", "path"], sort=False):
+        png = thumbs.get(image_id)
+        img = (f'<img alt="" src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png else "")
+        why = "<br>".join(f"<b>{esc(r['check'])}</b>: {esc(str(r['reason']))}" for _, r in grp.iterrows())
+        fail_rows.append([img, esc(str(path)), why])
+    errors = checks[checks["reason"].str.startswith("check error:")]
+    err_rows = [[r["path"], r["check"], r["reason"]] for _, r in errors.iterrows()]
+    summary = [[k, v] for k, v in counts.items()]
+    cfg = manifest.get("config", {})
+    dev = manifest.get("device", {})
+    device = dev.get("resolved") or dev.get("requested", "") if isinstance(dev, dict) else dev
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>anatscore run {esc(str(manifest.get('run_id', '')))}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }}
+th {{ background: #f0f0f0; }} code {{ background: #f5f5f5; padding: 0 0.2em; }}
+img {{ max-width: 128px; max-height: 128px; }}
+</style></head><body>
+<h1>anatscore run <code>{esc(str(manifest.get('run_id', '')))}</code></h1>
+<p>Input: <code>{esc(str(manifest.get('input_dir', '')))}</code>; started {esc(str(manifest.get('started', '')))},
+finished {esc(str(manifest.get('finished', '')))}; anatscore {esc(str(manifest.get('anatscore_version', '')))};
+device {esc(str(device))}; checks selected: {esc(', '.join(cfg.get('checks', [])) or 'all')}.</p>
+<h2>Summary</h2>{_table(summary, ['images', 'count'])}
+<h2>Pass rates per check</h2>
+<p>pass rate = passed / (passed + failed); not-applicable rows and check errors are excluded.</p>
+{_table(rate_rows, ['check', 'rows', 'passed', 'failed', 'not applicable', 'errors', 'pass rate'])}
+{by_backend}
+{metrics_section(metrics)}
+<h2>Failing images ({len(fail_rows)} images, {len(failing)} failed checks)</h2>
+{_table(fail_rows, ['', 'path', 'failed checks'], raw_cols=(0, 1, 2)) if fail_rows else '<p>none</p>'}
+<h2>Check errors ({len(err_rows)})</h2>
+<p>A check error is an anatscore bug, not a property of the image; see the log for tracebacks.</p>
+{_table(err_rows, ['path', 'check', 'reason']) if err_rows else '<p>none</p>'}
+<p>Full tables: <code>checks.csv</code>, <code>images.csv</code>; set-level metrics: <code>metrics.json</code>;
+manifest: <code>run.json</code>.</p>
+</body></html>
+"""
