@@ -210,23 +210,35 @@ class FidInceptionFeatures:
 
 
 def extractor_for(name: str, **kwargs: Any) -> FeatureExtractor:
-    """A feature extractor by name: ``handcrafted`` or ``inception``.
+    """A feature extractor by name: ``handcrafted``, or any extractor registered in
+    :data:`anatscore.registry.EXTRACTORS` (``inception``, ``radiomic``, ...).
 
-    For ``inception`` a registered extractor in :data:`anatscore.registry.EXTRACTORS` with an
-    ``extract(images)`` method is preferred; otherwise :class:`FidInceptionFeatures`.
+    For ``inception`` without an explicit ``weights=`` the FID Inception file is looked up as
+    :func:`_default_inception_weights` does (the weights manager, then the workplace's copy);
+    if the registered extractor cannot be built, :class:`FidInceptionFeatures` is the fallback.
     """
     if name == "handcrafted":
         return HandcraftedFeatures(**kwargs)
     from ..registry import EXTRACTORS, resolve
 
+    if name == "inception" and "weights" not in kwargs:
+        found = _default_inception_weights()
+        if found is not None:
+            kwargs["weights"] = found
     for spec in EXTRACTORS:
         if spec.name == name:
-            obj = resolve(spec.target)(**kwargs)
+            try:
+                obj = resolve(spec.target)(**kwargs)
+            except Exception as exc:  # noqa: BLE001 - fall back below (inception) or re-raise
+                if name != "inception":
+                    raise
+                log.warning("registered %s extractor unavailable (%s); using pytorch-fid's network", name, exc)
+                break
             if hasattr(obj, "extract"):
                 return obj  # type: ignore[no-any-return]
     if name == "inception":
         return FidInceptionFeatures(**kwargs)
-    raise KeyError(f"unknown feature extractor {name!r}; use 'handcrafted' or 'inception'")
+    raise KeyError(f"unknown feature extractor {name!r}; use 'handcrafted' or a registered extractor")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -236,7 +248,7 @@ def extractor_for(name: str, **kwargs: Any) -> FeatureExtractor:
 class FeatureCache:
     """Per-image features on disk, keyed by extractor name and the image's pixel content.
 
-    Files live under ``<root>/<extractor name>[-v<version>]/<sha256[:2]>/<sha256>.npy`` (an
+    Files live under ``<root>/<name>-<class>[-v<version>]/<sha256[:2]>/<sha256>.npy`` (an
     extractor's optional ``version`` attribute keeps stale features from being reused); the
     default root is ``$ANATSCORE_HOME/cache/features``.
     """
@@ -257,7 +269,9 @@ class FeatureCache:
         return h.hexdigest()
 
     def _path(self, extractor: FeatureExtractor, key: str) -> Path:
-        tag = extractor.name + (f"-v{extractor.version}" if getattr(extractor, "version", "") else "")
+        # the class name too: two implementations of "inception" may preprocess differently
+        tag = f"{extractor.name}-{type(extractor).__name__}"
+        tag += f"-v{extractor.version}" if getattr(extractor, "version", "") else ""
         return self.root / tag / key[:2] / f"{key}.npy"
 
     def extract(self, extractor: FeatureExtractor, images: Sequence[LoadedImage]) -> np.ndarray:
