@@ -195,3 +195,26 @@ def test_real_gallery_inception(shared_data: Path, inception_weights: Path) -> N
 #: measured on the subset above: 0.812 (26/32; its gallery has only 2 images per source); all 506
 #: in the benchmark: 0.970
 INCEPTION_FLOOR = 0.75
+
+
+def test_from_config_folder_and_npz(tmp_path: Path) -> None:
+    """The factory the classifier checks call (``options['classify']['gallery']``)."""
+    from PIL import Image
+
+    from anatscore.classify.gallery import from_config
+    from anatscore.config import EvalConfig
+
+    for i in range(4):
+        for kind, mod in (("disc", "ct"), ("fan", "us")):
+            d = tmp_path / "ref" / mod
+            d.mkdir(parents=True, exist_ok=True)
+            Image.fromarray((_img(i, kind).grey * 255).astype(np.uint8)).save(d / f"{i}.png")
+    cfg = EvalConfig(options={"classify": {"gallery": str(tmp_path / "ref"), "extractor": "handcrafted", "k": 3}})
+    g = from_config(cfg, "cpu")
+    assert g.labels("modality") == ["ct", "us"] and g.labels("region") == []
+    assert top_label(g.predict([_img(77, "disc")], "modality")[0]) == "ct"
+    g.save(tmp_path / "g.npz")
+    cfg2 = EvalConfig(options={"classify": {"gallery": str(tmp_path / "g.npz"), "extractor": "handcrafted"}})
+    assert top_label(from_config(cfg2, "cpu").predict([_img(78, "fan")], "modality")[0]) == "us"
+    with pytest.raises(ValueError):
+        from_config(EvalConfig(options={"classify": {}}), "cpu")

@@ -164,8 +164,11 @@ class FidInceptionFeatures:
     def __init__(self, weights: Optional[Path] = None, device: str = "cpu", batch_size: int = 16) -> None:
         self.weights = Path(weights) if weights else _default_inception_weights()
         if self.weights is None:
-            raise FileNotFoundError(
-                "FID Inception weights not found; run `anatscore weights download inception` or pass weights=PATH"
+            from ..weights import WeightsMissingError
+
+            raise WeightsMissingError(
+                "FID Inception weights not found; run `anatscore weights download inception-fid` "
+                "(offline: `anatscore weights import inception-fid FILE`) or pass weights=PATH"
             )
         self.device = device
         self.batch_size = batch_size
@@ -488,6 +491,28 @@ def build_gallery(
     if out is not None:
         g.save(out)
     return g
+
+
+def from_config(config: Any, device: str = "cpu") -> GalleryClassifier:
+    """The run's gallery classifier from ``config.options["classify"]`` (backend ``gallery``).
+
+    Options: ``gallery`` (required): a gallery ``.npz`` written by :meth:`GalleryClassifier.save`
+    or a labelled folder / manifest (see :func:`read_labelled_folder`), featurised through the
+    feature cache; ``extractor`` (default ``inception``; ``handcrafted`` needs no weights);
+    ``k`` (default 5).
+    """
+    opt = dict(getattr(config, "options", {}).get("classify", {}))
+    src = opt.get("gallery")
+    if not src:
+        raise ValueError("classify backend 'gallery' needs options['classify']['gallery'] (a folder or .npz)")
+    name = str(opt.get("extractor", "inception"))
+    kwargs: dict[str, Any] = {"device": device} if name == "inception" else {}
+    ex = extractor_for(name, **kwargs)
+    k = int(opt.get("k", 5))
+    path = Path(src)
+    if path.suffix == ".npz":
+        return GalleryClassifier.load(path, ex, k=k)
+    return build_gallery(path, ex, cache=FeatureCache(), k=k)
 
 
 def top_label(probs: Mapping[str, float]) -> str:
