@@ -192,9 +192,10 @@ def test_real_gallery_inception(shared_data: Path, inception_weights: Path) -> N
     assert acc >= INCEPTION_FLOOR, acc
 
 
-#: measured on the subset above: 0.812 (26/32; its gallery has only 2 images per source); all 506
-#: in the benchmark: 0.970
-INCEPTION_FLOOR = 0.75
+#: measured on the subset above: 0.781 (25/32; its gallery has only 2 images per source, and the
+#: figure moved from 0.812 when the DICOM loader changed); all 506 in the benchmark (registered
+#: extractor): 0.966
+INCEPTION_FLOOR = 0.7
 
 
 def test_from_config_folder_and_npz(tmp_path: Path) -> None:
