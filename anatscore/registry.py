@@ -137,7 +137,42 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
 )
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------
-LAYOUT_CHECKS: tuple[CheckSpec, ...] = ()
+LAYOUT_CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(
+        name="layout.film_photo",
+        summary="photo of a film / light box / monitor instead of a native image (colour cast, tilted film border, coloured surround)",
+        target="anatscore.checks.layout:film_photo",
+        needs=("grey", "colour"),
+        group="layout",
+        headline=True,
+    ),
+    CheckSpec(
+        name="layout.multi_panel",
+        summary="grid of several slices/views in one image (regular gutters or seams); value = panels, rows x cols in extra",
+        target="anatscore.checks.layout:multi_panel",
+        group="layout",
+        headline=True,
+    ),
+    CheckSpec(
+        name="layout.burned_text",
+        summary="lines of burned-in text / annotation glyphs (typeset, aligned, on a plain ground); value = lines",
+        target="anatscore.checks.text:burned_text",
+        group="layout",
+    ),
+    CheckSpec(
+        name="modality.cues",
+        summary="weight-free geometry cues (fan/speckle, body on black, frame-filling radiograph) and the modality they suggest; informational",
+        target="anatscore.checks.cues:cues_check",
+        group="modality",
+    ),
+    CheckSpec(
+        name="layout.greyscale",
+        summary="greyscale sanity: a colour cast over the whole image fails; local colour (Doppler, overlays) passes",
+        target="anatscore.checks.layout:greyscale",
+        needs=("colour",),
+        group="layout",
+    ),
+)
 
 # --- model-based checks: CLIP zero-shot, torchxrayvision (issue 4) --------------------------------
 _CHEST = ("chest",)
