@@ -169,7 +169,7 @@ MEASURED_FLOOR = 0.6
 @pytest.mark.slow
 def test_real_gallery_inception(shared_data: Path, inception_weights: Path) -> None:
     """FID Inception features, leave-one-source-out, on a small subset (2 images per source)."""
-    from anatscore.classify.gallery import FidInceptionFeatures
+    from anatscore.features.inception import InceptionExtractor
     from benchmarks.layout_data import load_case, real_cases
 
     seen: dict[str, int] = {}
@@ -182,7 +182,7 @@ def test_real_gallery_inception(shared_data: Path, inception_weights: Path) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         ims = [load_case(shared_data, c.path) for c in cases]
-    feats = FidInceptionFeatures(weights=inception_weights).extract(ims)
+    feats = InceptionExtractor(weights=inception_weights).extract(ims)
     assert feats.shape == (len(cases), 2048) and np.isfinite(feats).all()
     g = GalleryClassifier(feats, {"modality": [c.modality for c in cases]}, None, k=3)
     groups = np.array([c.group for c in cases])

@@ -5,16 +5,15 @@ from a *gallery* of labelled real reference images: every query image is embedde
 extractor and labelled by a distance-weighted vote of its ``k`` nearest gallery images.
 
 Feature extractors follow a two-member protocol (:class:`FeatureExtractor`): ``name`` and
-``extract(images) -> ndarray (N, D)``. Two are provided here:
+``extract(images) -> ndarray (N, D)``:
 
 - :class:`HandcraftedFeatures` (weight-free, always available): intensity histogram, black/white
   fractions, an 8x8 layout thumbnail of intensity and of local contrast (fan, black surround,
   collimation), local-binary-pattern texture at two scales (speckle vs. smooth film), gradient
   statistics, colour cast, aspect ratio.
-- :class:`FidInceptionFeatures`: the 2048-d pool features of the standard FID Inception-v3 (the
-  network pytorch-fid ports), from a local state_dict; the realism extractor registered as
-  ``inception`` in :data:`anatscore.registry.EXTRACTORS` is preferred by :func:`extractor_for`
-  when it is present.
+- any extractor registered in :data:`anatscore.registry.EXTRACTORS`, e.g. ``inception`` (the
+  2048-d pool features of the standard FID Inception-v3, the one the realism metrics use), via
+  :func:`extractor_for`.
 
 The gallery is featurised once: :meth:`GalleryClassifier.save` writes features and labels to an
 ``.npz`` and :class:`FeatureCache` keeps per-image features on disk keyed by the pixel content, so
@@ -132,116 +131,17 @@ class HandcraftedFeatures:
         return np.concatenate([hist, extremes, blocks, sd_blocks, *lbps, ghist, tail]).astype(np.float32)
 
 
-# ------------------------------------------------------------------------------------------------
-# FID Inception features
-
-
-def _default_inception_weights() -> Optional[Path]:
-    """The FID Inception state_dict: the weights manager's record, else the workplace's copy."""
-    from .. import weights
-    from ..paths import shared_dir
-
-    for record in ("inception-fid", "inception"):
-        try:
-            return weights.local_path(record)
-        except Exception:  # noqa: BLE001 - record missing or not installed: try the next source
-            continue
-    sd = shared_dir()
-    cand = sd / "weights" / "inception-2015-12-05-fid-nofc.pth" if sd else None
-    return cand if cand is not None and cand.is_file() else None
-
-
-class FidInceptionFeatures:
-    """2048-d pool features of the FID Inception-v3 (pytorch-fid's port) from a local state_dict.
-
-    Input contract: grey [0, 1] replicated to 3 channels, bilinearly resized to 299 x 299, scaled
-    to [-1, 1] (pytorch-fid's ``resize_input`` / ``normalize_input``). The state_dict is loaded
-    with ``weights_only=True``; it may lack the final ``fc`` layer (pool features do not use it).
-    """
-
-    name = "inception"
-
-    def __init__(self, weights: Optional[Path] = None, device: str = "cpu", batch_size: int = 16) -> None:
-        self.weights = Path(weights) if weights else _default_inception_weights()
-        if self.weights is None:
-            from ..weights import WeightsMissingError
-
-            raise WeightsMissingError(
-                "FID Inception weights not found; run `anatscore weights download inception-fid` "
-                "(offline: `anatscore weights import inception-fid FILE`) or pass weights=PATH"
-            )
-        self.device = device
-        self.batch_size = batch_size
-        self._model: Any = None
-        try:
-            import pytorch_fid  # noqa: F401 - the network definition comes from pytorch-fid
-        except ImportError as exc:
-            raise ImportError("FidInceptionFeatures needs pytorch-fid (pip install pytorch-fid)") from exc
-
-    def _build(self) -> Any:
-        import torch
-        from unittest import mock
-
-        from pytorch_fid import inception as pfi
-
-        state = torch.load(self.weights, map_location="cpu", weights_only=True)
-        if "fc.weight" not in state:  # pool features never touch fc; give the strict load zeros
-            state = dict(state)
-            state["fc.weight"] = torch.zeros(1008, 2048)
-            state["fc.bias"] = torch.zeros(1008)
-        # pytorch-fid builds its FID blocks and then downloads; hand it the local state_dict
-        # instead of re-implementing its architecture here.
-        with mock.patch.object(pfi, "load_state_dict_from_url", lambda *a, **k: state):
-            model = pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[2048]], resize_input=True, normalize_input=True)
-        return model.eval().to(self.device)
-
-    def extract(self, images: Sequence[LoadedImage]) -> np.ndarray:
-        import torch
-
-        if self._model is None:
-            self._model = self._build()
-        out = []
-        for i in range(0, len(images), self.batch_size):
-            batch = [
-                torch.from_numpy(_resize(np.clip(im.grey, 0, 1), (299, 299)))[None].expand(3, -1, -1)
-                for im in images[i : i + self.batch_size]
-            ]
-            with torch.no_grad():
-                f = self._model(torch.stack(batch).to(self.device))[0]
-            out.append(f.squeeze(-1).squeeze(-1).cpu().numpy())
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 2048), np.float32)
-
-
-def extractor_for(name: str, **kwargs: Any) -> FeatureExtractor:
+def extractor_for(name: str, device: str = "cpu", **kwargs: Any) -> FeatureExtractor:
     """A feature extractor by name: ``handcrafted``, or any extractor registered in
-    :data:`anatscore.registry.EXTRACTORS` (``inception``, ``radiomic``, ...).
-
-    For ``inception`` without an explicit ``weights=`` the FID Inception file is looked up as
-    :func:`_default_inception_weights` does (the weights manager, then the workplace's copy);
-    if the registered extractor cannot be built, :class:`FidInceptionFeatures` is the fallback.
+    :data:`anatscore.registry.EXTRACTORS` (``inception``, ``radiomic``, ...), built through
+    :func:`anatscore.features.build_extractor` (weights come from the weights manager unless
+    ``weights=PATH`` is given; missing weights raise ``WeightsMissingError`` naming the command).
     """
     if name == "handcrafted":
         return HandcraftedFeatures(**kwargs)
-    from ..registry import EXTRACTORS, resolve
+    from ..features import build_extractor
 
-    if name == "inception" and "weights" not in kwargs:
-        found = _default_inception_weights()
-        if found is not None:
-            kwargs["weights"] = found
-    for spec in EXTRACTORS:
-        if spec.name == name:
-            try:
-                obj = resolve(spec.target)(**kwargs)
-            except Exception as exc:  # noqa: BLE001 - fall back below (inception) or re-raise
-                if name != "inception":
-                    raise
-                log.warning("registered %s extractor unavailable (%s); using pytorch-fid's network", name, exc)
-                break
-            if hasattr(obj, "extract"):
-                return obj  # type: ignore[no-any-return]
-    if name == "inception":
-        return FidInceptionFeatures(**kwargs)
-    raise KeyError(f"unknown feature extractor {name!r}; use 'handcrafted' or a registered extractor")
+    return build_extractor(name, device=device, **kwargs)  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------------------------
