@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .bootstrap import Interval, bootstrap_counts, percentile_interval
+from .bootstrap import Interval, bootstrap_counts, centred_percentile_interval
 from .cmmd import cmmd, cmmd_bootstrap
 from .frechet import FrechetStats, weighted_frechet_to
 from .kid import kid, kid_bootstrap
@@ -98,7 +98,7 @@ def evaluate_features(
             rs = FrechetStats.from_features(ref)
             value = rs.compute(FrechetStats.from_features(gen))
             reps = weighted_frechet_to(rs.mean, rs.cov, gen, bootstrap_counts(n, options.bootstrap, seed)) if options.bootstrap > 1 else np.array([])
-            out[key] = _entry(percentile_interval(value, reps), _small_warning("fid", extractor, n, m))
+            out[key] = _entry(centred_percentile_interval(value, reps, floor=0.0), _small_warning("fid", extractor, n, m))
     if "kid" in metrics:
         key = f"kid@{extractor}"
         if n < 2 or m < 2:
