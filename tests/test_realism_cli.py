@@ -1,0 +1,65 @@
+"""`anatscore evaluate --extractors ...`: several extractors in one metrics.json; a missing
+weights file is one clear message (naming the `anatscore weights` command), not a crash."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anatscore.cli import main
+
+
+def _pngs(folder: Path, n: int, bright: float, seed: int) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    yy, xx = np.mgrid[0:64, 0:64] / 64.0
+    for i in range(n):
+        g = np.clip(bright + 0.2 * np.sin(6 * xx + i) * yy + rng.normal(0, 0.08, (64, 64)), 0, 1)
+        Image.fromarray((g * 255).round().astype(np.uint8)).save(folder / f"im{i:02d}.png")
+
+
+def _metrics(tmp_path: Path, extractors: list[str]) -> dict:
+    _pngs(tmp_path / "gen", 8, 0.55, 1)
+    _pngs(tmp_path / "ref", 10, 0.4, 2)
+    rc = main([
+        "evaluate", str(tmp_path / "gen"), "--reference", str(tmp_path / "ref"), "--checks", "load",
+        "--extractors", *extractors, "--out", str(tmp_path / "run"),
+    ])
+    assert rc == 0
+    return json.loads((tmp_path / "run" / "metrics.json").read_text())
+
+
+def test_missing_weights_is_one_message_and_other_extractors_still_run(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    doc = _metrics(tmp_path, ["radiomic", "inception"])  # isolated ANATSCORE_HOME: no inception weights
+    (stratum,) = doc["strata"]
+    assert stratum["n"] == 8 and stratum["n_reference"] == 10
+    fid = stratum["metrics"]["fid@radiomic"]
+    assert fid["value"] > 0 and fid["ci_low"] <= fid["value"] <= fid["ci_high"]
+    assert stratum["metrics"]["precision@radiomic"]["value"] is not None
+    missing = stratum["metrics"]["fid@inception"]
+    assert missing["value"] is None and "anatscore weights import inception-fid" in missing["warning"]
+    assert [n for n in doc["notes"] if "inception" in n and "anatscore weights" in n]
+    assert "anatscore weights" in doc["extractors"]["inception"]["error"]
+    assert any("inception" in r.getMessage() and "anatscore weights" in r.getMessage() for r in caplog.records)
+
+
+def test_unknown_extractor_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", str(tmp_path), "--extractors", "nosuch"])
+    assert exc.value.code == 2
+
+
+@pytest.mark.slow
+def test_fid_at_radiomic_beside_fid_at_inception(tmp_path: Path, inception_weights: Path) -> None:
+    assert main(["weights", "import", "inception-fid", str(inception_weights)]) == 0
+    doc = _metrics(tmp_path, ["inception", "radiomic"])
+    (stratum,) = doc["strata"]
+    for key in ("fid@inception", "kid@inception", "fid@radiomic", "coverage@radiomic"):
+        e = stratum["metrics"][key]
+        assert e["value"] is not None and e["ci_low"] <= e["value"] <= e["ci_high"], (key, e)
+    assert set(doc["extractors"]) == {"inception", "radiomic"} and "error" not in doc["extractors"]["inception"]
