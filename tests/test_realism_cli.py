@@ -46,6 +46,11 @@ def test_missing_weights_is_one_message_and_other_extractors_still_run(tmp_path:
     assert [n for n in doc["notes"] if "inception" in n and "anatscore weights" in n]
     assert "anatscore weights" in doc["extractors"]["inception"]["error"]
     assert any("inception" in r.getMessage() and "anatscore weights" in r.getMessage() for r in caplog.records)
+    from anatscore.metrics.realism import least_realistic
+
+    worst = least_realistic(tmp_path / "run", k=3)
+    assert len(worst) == 3 and {w.extractor for w in worst} == {"radiomic"}
+    assert [w.realism for w in worst] == sorted(w.realism for w in worst) and worst[0].rank_in_stratum == 1
 
 
 def test_unknown_extractor_is_a_usage_error(tmp_path: Path) -> None:
@@ -63,3 +68,22 @@ def test_fid_at_radiomic_beside_fid_at_inception(tmp_path: Path, inception_weigh
         e = stratum["metrics"][key]
         assert e["value"] is not None and e["ci_low"] <= e["value"] <= e["ci_high"], (key, e)
     assert set(doc["extractors"]) == {"inception", "radiomic"} and "error" not in doc["extractors"]["inception"]
+
+
+def test_least_realistic_by_hand(tmp_path: Path) -> None:
+    from anatscore.metrics.realism import least_realistic
+
+    rows = [  # image_id, backend, extractor, knn_distance, realism, rank
+        ("a", "sd", "inception", 5.0, 0.9, 2), ("b", "sd", "inception", 9.0, 0.5, 1), ("c", "sd", "inception", 1.0, float("nan"), 3),
+        ("d", "dalle", "inception", 7.0, 0.5, 1), ("e", "dalle", "inception", 2.0, 1.4, 2), ("b", "sd", "radiomic", 1.0, 0.1, 1),
+    ]
+    lines = ["image_id,backend,modality,region,view,task,extractor,knn_distance,realism,rank_in_stratum"]
+    lines += [f"{i},{b},xray,chest,pa,,{e},{d},{r},{k}" for i, b, e, d, r, k in rows]
+    (tmp_path / "realism.csv").write_text("\n".join(lines) + "\n")
+    got = least_realistic(tmp_path, k=4)  # inception preferred over radiomic
+    assert [g.image_id for g in got] == ["b", "d", "a", "e"]  # 0.5 (dist 9) before 0.5 (dist 7)
+    assert got[0].stratum == {"backend": "sd", "modality": "xray", "region": "chest", "view": "pa", "task": ""}
+    assert [g.image_id for g in least_realistic(tmp_path, k=1, per_stratum=True)] == ["b", "d"]
+    assert [g.image_id for g in least_realistic(tmp_path, k=9)][-1] == "c"  # NaN last
+    assert [(g.image_id, g.realism) for g in least_realistic(tmp_path / "realism.csv", extractor="radiomic")] == [("b", 0.1)]
+    assert least_realistic(tmp_path / "nothing") == []
