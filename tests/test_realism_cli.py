@@ -41,6 +41,8 @@ def test_missing_weights_is_one_message_and_other_extractors_still_run(tmp_path:
     fid = stratum["metrics"]["fid@radiomic"]
     assert fid["value"] > 0 and fid["ci_low"] <= fid["value"] <= fid["ci_high"]
     assert stratum["metrics"]["precision@radiomic"]["value"] is not None
+    # radiomic has no KID in this run: the small-n FID warning must not point to kid@radiomic
+    assert "biased" in fid["warning"] and "kid@radiomic" not in fid["warning"]
     missing = stratum["metrics"]["fid@inception"]
     assert missing["value"] is None and "anatscore weights import inception-fid" in missing["warning"]
     assert [n for n in doc["notes"] if "inception" in n and "anatscore weights" in n]

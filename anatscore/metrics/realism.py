@@ -51,15 +51,20 @@ def _entry(iv: Interval, warning: str = "") -> dict[str, Any]:
     return {"value": iv.value, "ci_low": iv.ci_low, "ci_high": iv.ci_high, "warning": warning}
 
 
-def _small_warning(metric: str, extractor: str, n: int, n_ref: int) -> str:
+def _small_warning(metric: str, extractor: str, n: int, n_ref: int, computed: Sequence[str] = ()) -> str:
+    """Warning for a stratum smaller than ``metric`` needs; ``computed`` (this extractor's metrics)
+    decides which unbiased counterpart the FID warning points to (only one the run computes)."""
     need = MIN_STABLE.get(metric, 0)
     if n >= need and n_ref >= need:
         return ""
     if metric == "fid":
-        return (
-            f"n={n} generated / {n_ref} reference < {need}: FID is biased upward at this size and not comparable "
-            f"across set sizes; compare kid@{extractor} (and cmmd@clip), which are unbiased"
+        unbiased = [f"{m}@{extractor}" for m in ("kid", "cmmd") if m in computed]
+        advice = (
+            f"compare {' and '.join(unbiased)}, which {'is' if len(unbiased) == 1 else 'are'} unbiased"
+            if unbiased
+            else "compare it only between sets of equal size (kid@inception or cmmd@clip, where computed, are unbiased)"
         )
+        return f"n={n} generated / {n_ref} reference < {need}: FID is biased upward at this size and not comparable across set sizes; {advice}"
     return f"n={n} generated / {n_ref} reference < {need}: estimate is noisy at this size"
 
 
@@ -103,7 +108,7 @@ def evaluate_features(
             rs = FrechetStats.from_features(ref)
             value = rs.compute(FrechetStats.from_features(gen))
             reps = weighted_frechet_to(rs.mean, rs.cov, gen, bootstrap_counts(n, options.bootstrap, seed)) if options.bootstrap > 1 else np.array([])
-            out[key] = _entry(centred_percentile_interval(value, reps, floor=0.0), _small_warning("fid", extractor, n, m))
+            out[key] = _entry(centred_percentile_interval(value, reps, floor=0.0), _small_warning("fid", extractor, n, m, metrics))
     if "kid" in metrics:
         key = f"kid@{extractor}"
         if n < 2 or m < 2:

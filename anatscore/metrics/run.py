@@ -223,7 +223,7 @@ class RunMetrics:
             doc["strata"].append(row)
         if any(r["n"] < 2000 for r in doc["strata"]):
             doc["notes"].append(
-                "FID is biased upward below a few thousand images per set: read kid@* and cmmd@clip beside it"
+                "FID is biased upward below a few thousand images per set: read kid@* and cmmd@* (where computed) beside it"
             )
         self._write_csv(csv_rows)
         return doc
