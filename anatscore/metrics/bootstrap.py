@@ -14,6 +14,8 @@ replacement holds duplicated items and a naive plug-in of the metric on it is bi
   generated set only through "is there at least one generated sample ...": resampling the
   generated set removes ~37 % of distinct samples and biases both downward, so they resample the
   reference items instead (manifold radii held at the observed ones), which is linear and unbiased.
+  Each PRDC interval thus reflects the sampling of the set it averages over; the other set's
+  sampling (and that of the k-NN radii) is not in it, so it is narrower than a two-sample one.
 - Fréchet distance (:mod:`.frechet`): its finite-sample bias (~1/n) reappears in every replicate
   on top of the bias the point estimate already carries (the bootstrap's own bias estimate), and
   no re-weighting removes it. Its interval is the *bias-shifted* percentile interval
