@@ -89,3 +89,8 @@ def test_least_realistic_by_hand(tmp_path: Path) -> None:
     assert [g.image_id for g in least_realistic(tmp_path, k=9)][-1] == "c"  # NaN last
     assert [(g.image_id, g.realism) for g in least_realistic(tmp_path / "realism.csv", extractor="radiomic")] == [("b", 0.1)]
     assert least_realistic(tmp_path / "nothing") == []
+
+
+def test_extractors_cannot_change_on_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", "--resume", str(tmp_path), "--extractors", "radiomic"]) == 2
+    assert "--resume" in capsys.readouterr().err

@@ -81,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
         print("anatscore evaluate: --out and --resume are exclusive (--resume writes into its RUN_DIR)",
               file=sys.stderr)
         return EXIT_USAGE
+    if args.resume is not None and args.extractors:
+        print("anatscore evaluate: --extractors is not used with --resume (the run keeps its own extractors)",
+              file=sys.stderr)
+        return EXIT_USAGE
     for opt in ("workers", "batch_size"):
         v = getattr(args, opt)
         if v is not None and v < (0 if opt == "workers" else 1):
