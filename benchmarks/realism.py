@@ -30,7 +30,7 @@ from anatscore.features.radiomic import RadiomicExtractor  # noqa: E402
 from anatscore.io.loading import load_image  # noqa: E402
 from anatscore.metrics.frechet import frechet_distance_features  # noqa: E402
 from anatscore.metrics.kid import kid  # noqa: E402
-from anatscore.metrics.realism import standardizer  # noqa: E402
+from anatscore.metrics.realism import RealismOptions, evaluate_features, standardizer  # noqa: E402
 from anatscore.paths import shared_dir  # noqa: E402
 from anatscore.types import ImageMeta  # noqa: E402
 
@@ -141,6 +141,19 @@ def main() -> int:
             row += [f"{frechet_distance_features(fa, fb):>14.2f}" if ext == "inception" else f"{frechet_distance_features(fa, fb):>13.2f}"]
             row += [f"{k.mean:>14.4f}" if ext == "inception" else f"{k.mean:>13.4f}"]
         print(" ".join(row))
+    if pairs_table:
+        # the run's own per-stratum evaluation (bootstrap 95 % intervals, 100 replicates, seed 0)
+        print()
+        print("metrics.json entries on inception features: value [95% bootstrap interval]")
+        names = ("fid", "kid", "precision", "recall", "coverage")
+        for a, b, label in pairs_table:
+            out = evaluate_features(feats["inception"][b], feats["inception"][a], "inception", names, RealismOptions())
+            cells = []
+            for nm in names:
+                e = out[f"{nm}@inception"]
+                fmt = ".2f" if nm == "fid" else ".4f"
+                cells.append(f"{nm} {e['value']:{fmt}} [{e['ci_low']:{fmt}}, {e['ci_high']:{fmt}}]")
+            print(f"  {label:26s} " + " | ".join(cells))
 
     print()
     print(f"agreement with pytorch-fid on {args.compare_n} images per set (same weights, same files):")

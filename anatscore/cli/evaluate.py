@@ -23,6 +23,11 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     p.add_argument("dir", nargs="?", metavar="DIR", help="folder of images (optional with --resume)")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder to create (default: anatscore-runs/<timestamp>)")
     p.add_argument("--reference", metavar="REF", help="reference set of real images for set-level metrics")
+    from ..registry import EXTRACTORS
+
+    p.add_argument("--extractors", nargs="+", metavar="NAME", default=None, choices=[e.name for e in EXTRACTORS],
+                   help="feature extractors for the --reference metrics, e.g. inception radiomic "
+                   "(default: inception; see `anatscore list metrics`)")
     p.add_argument("--checks", nargs="+", metavar="PATTERN", default=None,
                    help="glob patterns of check names (default: all; see `anatscore list checks`)")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
@@ -58,6 +63,13 @@ def summary(result: Any) -> dict[str, Any]:
     }
 
 
+def _config(args: argparse.Namespace) -> Any:
+    """An EvalConfig carrying ``--extractors`` (None: the library's defaults)."""
+    from ..config import EvalConfig
+
+    return EvalConfig(extractors=tuple(args.extractors)) if args.extractors else None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..api import ResumeError, RunExistsError, default_run_dir, evaluate
 
@@ -67,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.resume is not None and args.out is not None:
         print("anatscore evaluate: --out and --resume are exclusive (--resume writes into its RUN_DIR)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.resume is not None and args.extractors:
+        print("anatscore evaluate: --extractors is not used with --resume (the run keeps its own extractors)",
               file=sys.stderr)
         return EXIT_USAGE
     for opt in ("workers", "batch_size"):
@@ -80,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate(
             args.dir, checks=args.checks, reference=args.reference, out=out, db=args.db, resume=args.resume,
             workers=args.workers, batch_size=args.batch_size, device=args.device, progress=not args.json,
+            config=_config(args),
         )
     except (RunExistsError, ResumeError, FileNotFoundError, ValueError) as exc:
         print(f"anatscore evaluate: {exc}", file=sys.stderr)

@@ -6,7 +6,7 @@
 - :mod:`.kid`: KID, unbiased polynomial-kernel MMD² over subsets (torchmetrics' definition).
 - :mod:`.cmmd`: CMMD, Gaussian-RBF MMD on CLIP embeddings (Jayasumana et al. 2024).
 - :mod:`.prdc`: precision / recall / density / coverage (Naeem et al. 2020, k = 5).
-- :mod:`.bootstrap`: percentile intervals from resampling the generated set.
+- :mod:`.bootstrap`: bootstrap intervals, with per-metric handling of the duplicates a resample holds.
 - :mod:`.knn`: chunked distances and k-NN radii.
 - :mod:`.store`: disk-backed, resume-safe per-image feature store.
 - :mod:`.reference`: reference sets (build, cache, stale checks).

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bootstrap import Interval, bootstrap_counts, percentile_interval
+from .kid import distinct_source_mean
 from .store import FeatureSet, FeatureStore
 
 SIGMA = 10.0
@@ -48,6 +49,35 @@ def cmmd(x: np.ndarray, y: np.ndarray, sigma: float = SIGMA, scale: float = SCAL
     return float(scale * (k_xx + k_yy - 2.0 * k_xy))
 
 
+def rbf_kernel(x: np.ndarray, y: np.ndarray, sigma: float = SIGMA) -> np.ndarray:
+    """The full RBF kernel matrix K(x, y) in float64 (squared distances clipped at 0)."""
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    d2 = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2.0 * (x @ y.T)
+    return np.exp(-np.clip(d2, 0.0, None) / (2.0 * sigma**2))
+
+
+def cmmd_replicates(x: np.ndarray, y: np.ndarray, counts: np.ndarray, sigma: float = SIGMA, scale: float = SCALE) -> np.ndarray:
+    r"""CMMD of the resamples of ``y`` given by ``counts`` (B, n), ``x`` fixed; (B,).
+
+    The point estimate's generated-generated mean over all n² pairs is
+    ``1/n + (1 - 1/n) · U`` (RBF diagonal = 1, U the mean over pairs of distinct items). A
+    resample's plug-in ``cᵀKc / n²`` would count every pair of copies of one item as a diagonal
+    term, ~n extra ones, biasing CMMD upward by ~(1 - U)/n; each replicate instead keeps the
+    ``1/n`` diagonal share and takes U over pairs of distinct source items
+    (:func:`~anatscore.metrics.kid.distinct_source_mean`). The cross term is linear in the counts.
+    """
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    c = np.asarray(counts, np.float64)
+    m, n = len(x), len(y)
+    k_xx = rbf_kernel_sum(x, x, sigma).sum() / (m * m)
+    k_xy = rbf_kernel_sum(x, y, sigma) / m  # (n,)
+    u_yy = distinct_source_mean(rbf_kernel(y, y, sigma), c)
+    k_yy = 1.0 / n + (1.0 - 1.0 / n) * u_yy
+    return scale * (k_xx + k_yy - 2.0 * (c @ k_xy) / c.sum(axis=1))
+
+
 def cmmd_bootstrap(
     x: np.ndarray,
     y: np.ndarray,
@@ -58,7 +88,7 @@ def cmmd_bootstrap(
     sigma: float = SIGMA,
     scale: float = SCALE,
 ) -> Interval:
-    """Percentile interval of CMMD over bootstrap resamples of ``y`` (re-weighted kernels)."""
+    """Percentile interval of CMMD over bootstrap resamples of ``y`` (:func:`cmmd_replicates`)."""
     rng = np.random.default_rng(seed)
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
@@ -66,17 +96,10 @@ def cmmd_bootstrap(
         x = x[rng.choice(len(x), max_items, replace=False)]
     if len(y) > max_items:
         y = y[rng.choice(len(y), max_items, replace=False)]
-    m, n = len(x), len(y)
-    if n < 2 or replicates < 2:
+    if len(y) < 2 or replicates < 2:
         return Interval(value)
-    gamma = 1.0 / (2.0 * sigma**2)
-    k_xx = rbf_kernel_sum(x, x, sigma).sum() / (m * m)
-    k_xy = rbf_kernel_sum(x, y, sigma) / m  # (n,)
-    y_sq = (y * y).sum(1)
-    k_yy = np.exp(-gamma * np.clip(y_sq[:, None] + y_sq[None, :] - 2.0 * (y @ y.T), 0.0, None))
-    counts = bootstrap_counts(n, replicates, seed + 1).astype(np.float64)
-    reps = scale * (k_xx + np.einsum("bi,ij,bj->b", counts, k_yy, counts) / (n * n) - 2.0 * (counts @ k_xy) / n)
-    return percentile_interval(value, reps)
+    counts = bootstrap_counts(len(y), replicates, seed + 1)
+    return percentile_interval(value, cmmd_replicates(x, y, counts, sigma, scale))
 
 
 class CMMD(FeatureSet):

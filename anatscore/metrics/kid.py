@@ -80,6 +80,49 @@ def kid(
     return KIDResult(float(scores.mean()), float(scores.std()), size, subsets)
 
 
+def distinct_source_mean(k: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    r"""Within-set kernel mean of resamples over pairs of *distinct source items*, (B,).
+
+    A resample with counts ``c`` (B, n) holds item j ``c_j`` times. Its off-diagonal kernel mean
+    as an unbiased estimator would compute it also pairs copies of the same item (``c_j² - c_j``
+    ordered pairs worth k(x_j, x_j)), inflating the mean; those pairs are excluded here:
+
+    .. math:: \frac{c^\top K c - \sum_j c_j^2 K_{jj}}{(\sum_j c_j)^2 - \sum_j c_j^2}
+
+    which with all ``c_j = 1`` is the usual ``Σ_{i≠j} K_ij / (n (n - 1))`` and whose bootstrap
+    expectation is (to first order) that same value. NaN where fewer than two distinct items.
+    """
+    c = np.asarray(counts, np.float64)
+    num = np.einsum("bi,ij,bj->b", c, k, c) - (c * c) @ np.diag(k)
+    den = c.sum(axis=1) ** 2 - (c * c).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def kid_replicates(
+    real: np.ndarray,
+    fake: np.ndarray,
+    counts: np.ndarray,
+    degree: int = 3,
+    gamma: Optional[float] = None,
+    coef: float = 1.0,
+) -> np.ndarray:
+    """Unbiased MMD² of the resamples of ``fake`` given by ``counts`` (B, n), ``real`` fixed; (B,).
+
+    Within-generated term: :func:`distinct_source_mean` (pairs of copies of one item excluded);
+    cross term ``cᵀ colsum(K_xy) / (m n)`` is linear in the counts and needs no correction.
+    """
+    real = np.asarray(real, np.float64)
+    fake = np.asarray(fake, np.float64)
+    m, n = len(real), len(fake)
+    c = np.asarray(counts, np.float64)
+    k_xx = polynomial_kernel(real, real, degree, gamma, coef)
+    xx = (k_xx.sum() - np.trace(k_xx)) / (m * (m - 1))
+    k_xy_cols = polynomial_kernel(real, fake, degree, gamma, coef).sum(axis=0)  # (n,)
+    yy = distinct_source_mean(polynomial_kernel(fake, fake, degree, gamma, coef), c)
+    return xx + yy - 2.0 * (c @ k_xy_cols) / (m * c.sum(axis=1))
+
+
 def kid_bootstrap(
     real: np.ndarray,
     fake: np.ndarray,
@@ -94,8 +137,11 @@ def kid_bootstrap(
     """Percentile interval of the full-set unbiased MMD² over bootstrap resamples of ``fake``.
 
     Kernel blocks are computed once (on at most ``max_items`` random items of each set) and each
-    replicate re-weights them by its counts ``c``: the generated-generated term becomes
-    ``(cᵀ K c - Σ c_j K_jj) / (n (n - 1))``.
+    replicate re-weights them by its counts (:func:`kid_replicates`). Resampling with replacement
+    rather than subsampling without: subsamples of size b < n have a variance that scales with b
+    differently depending on whether the two distributions are equal (degenerate U-statistic) or
+    not, so no single rescaling to n is right; excluding same-source pairs removes the only bias
+    the duplicates bring (see :func:`distinct_source_mean`).
     """
     rng = np.random.default_rng(seed)
     real = np.asarray(real, np.float64)
@@ -107,14 +153,8 @@ def kid_bootstrap(
     m, n = len(real), len(fake)
     if m < 2 or n < 2 or replicates < 2:
         return Interval(value)
-    k_xx = polynomial_kernel(real, real, degree, gamma, coef)
-    xx = (k_xx.sum() - np.trace(k_xx)) / (m * (m - 1))
-    k_xy_cols = polynomial_kernel(real, fake, degree, gamma, coef).sum(axis=0)  # (n,)
-    k_yy = polynomial_kernel(fake, fake, degree, gamma, coef)
-    counts = bootstrap_counts(n, replicates, seed + 1).astype(np.float64)
-    yy = (np.einsum("bi,ij,bj->b", counts, k_yy, counts) - counts @ np.diag(k_yy)) / (n * (n - 1))
-    reps = xx + yy - 2.0 * (counts @ k_xy_cols) / (m * n)
-    return percentile_interval(value, reps)
+    counts = bootstrap_counts(n, replicates, seed + 1)
+    return percentile_interval(value, kid_replicates(real, fake, counts, degree, gamma, coef))
 
 
 class KID(FeatureSet):

@@ -58,41 +58,53 @@ def _relations(real: np.ndarray, fake: np.ndarray, k: int) -> _Relations:
     return _Relations(in_real, in_fake, k)
 
 
-def _from_weights(rel: _Relations, counts: np.ndarray) -> np.ndarray:
-    """(B, 4) PRDC for generated-set count vectors ``counts`` (B, n), radii held fixed."""
-    # float32 holds these integer counts exactly (< 2**24) at half the memory of float64
-    counts = np.asarray(counts, np.float32)
-    n = counts.shape[1]
-    covered_by = rel.in_real_ball.astype(np.float32)  # (m, n)
-    per_fake_hits = covered_by.sum(axis=0, dtype=np.float64)  # (n,) real balls containing y_j
-    c64 = counts.astype(np.float64)
-    precision = c64 @ (per_fake_hits > 0) / n
-    density = c64 @ per_fake_hits / (rel.k * n)
-    recall = ((rel.in_fake_ball.astype(np.float32) @ counts.T) > 0).mean(axis=0)
-    coverage = ((covered_by @ counts.T) > 0).mean(axis=0)
+def _from_weights(rel: _Relations, fake_counts: np.ndarray, real_counts: np.ndarray) -> np.ndarray:
+    """(B, 4) PRDC with generated-item counts ``fake_counts`` (B, n) and reference-item counts
+    ``real_counts`` (B, m), radii held at the observed sets'.
+
+    Precision and density average over generated items (weighted by ``fake_counts``); recall and
+    coverage average over reference items (weighted by ``real_counts``), their per-item
+    indicators computed against the whole observed other set. All four are linear in the counts,
+    so bootstrap replicates are unbiased for the point estimate (see :mod:`.bootstrap`).
+    """
+    fc = np.asarray(fake_counts, np.float64)
+    rc = np.asarray(real_counts, np.float64)
+    per_fake_hits = rel.in_real_ball.sum(axis=0, dtype=np.float64)  # (n,) real balls containing y_j
+    precision = fc @ (per_fake_hits > 0) / fc.sum(axis=1)
+    density = fc @ per_fake_hits / (rel.k * fc.sum(axis=1))
+    recall = rc @ rel.in_fake_ball.any(axis=1) / rc.sum(axis=1)
+    coverage = rc @ rel.in_real_ball.any(axis=1) / rc.sum(axis=1)
     return np.stack([precision, recall, density, coverage], axis=1)
 
 
 def prdc(real: np.ndarray, fake: np.ndarray, k: int = 5) -> PRDCResult:
     """PRDC between feature arrays ``real`` (m, d) and ``fake`` (n, d); both need more than k rows."""
     rel = _relations(np.asarray(real), np.asarray(fake), k)
-    vals = _from_weights(rel, np.ones((1, len(fake))))[0]
+    vals = _from_weights(rel, np.ones((1, len(fake))), np.ones((1, len(real))))[0]
     return PRDCResult(*(float(v) for v in vals))
+
+
+def prdc_replicates(real: np.ndarray, fake: np.ndarray, fake_counts: np.ndarray, real_counts: np.ndarray, k: int = 5) -> np.ndarray:
+    """(B, 4) bootstrap replicates of (precision, recall, density, coverage) for given counts."""
+    return _from_weights(_relations(np.asarray(real), np.asarray(fake), k), fake_counts, real_counts)
 
 
 def prdc_with_intervals(
     real: np.ndarray, fake: np.ndarray, k: int = 5, replicates: int = 100, seed: int = 0
 ) -> dict[str, Interval]:
-    """PRDC with percentile intervals over bootstrap resamples of ``fake``.
+    """PRDC with percentile intervals over bootstrap resamples.
 
-    The k-NN radii are those of the observed sets (a resample with duplicates would shrink the
-    generated radii to zero); each replicate re-weights which generated samples are present.
+    The k-NN radii are those of the observed sets (a resample with duplicates would shrink them to
+    zero). Precision/density resample the generated items; recall/coverage resample the reference
+    items: both are "is there at least one generated sample near this real one" averages, and a
+    generated resample with ~37 % of its items missing would bias them downward.
     """
     rel = _relations(np.asarray(real), np.asarray(fake), k)
-    point = _from_weights(rel, np.ones((1, len(fake))))[0]
+    m, n = len(real), len(fake)
+    point = _from_weights(rel, np.ones((1, n)), np.ones((1, m)))[0]
     if replicates < 2:
         return {name: Interval(float(point[i])) for i, name in enumerate(NAMES)}
-    reps = _from_weights(rel, bootstrap_counts(len(fake), replicates, seed))
+    reps = _from_weights(rel, bootstrap_counts(n, replicates, seed), bootstrap_counts(m, replicates, seed + 7))
     return {name: percentile_interval(float(point[i]), reps[:, i]) for i, name in enumerate(NAMES)}
 
 

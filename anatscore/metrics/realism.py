@@ -2,23 +2,28 @@
 
 Pure functions on arrays: :func:`evaluate_features` gives the ``metrics`` block of one stratum for
 one extractor (every ``metric@extractor`` entry with value, bootstrap interval and warning), and
-:func:`per_image_scores` the per-image realism scores.
+:func:`per_image_scores` the per-image realism scores; :func:`least_realistic` reads them back from a
+run's ``realism.csv`` for the report.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 
-from .bootstrap import Interval, bootstrap_counts, percentile_interval
+from .bootstrap import Interval, bootstrap_counts, centred_percentile_interval
 from .cmmd import cmmd, cmmd_bootstrap
 from .frechet import FrechetStats, weighted_frechet_to
 from .kid import kid, kid_bootstrap
 from .knn import distance_chunks, kth_distance_to, kth_neighbour_radii
 from .prdc import NAMES as PRDC_NAMES
 from .prdc import prdc_with_intervals
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Sample sizes below which a metric is flagged as unstable (generated side, reference side).
 #: FID's bias falls like 1/n and is large below a few thousand images (Chong & Forsyth 2020;
@@ -46,15 +51,20 @@ def _entry(iv: Interval, warning: str = "") -> dict[str, Any]:
     return {"value": iv.value, "ci_low": iv.ci_low, "ci_high": iv.ci_high, "warning": warning}
 
 
-def _small_warning(metric: str, extractor: str, n: int, n_ref: int) -> str:
+def _small_warning(metric: str, extractor: str, n: int, n_ref: int, computed: Sequence[str] = ()) -> str:
+    """Warning for a stratum smaller than ``metric`` needs; ``computed`` (this extractor's metrics)
+    decides which unbiased counterpart the FID warning points to (only one the run computes)."""
     need = MIN_STABLE.get(metric, 0)
     if n >= need and n_ref >= need:
         return ""
     if metric == "fid":
-        return (
-            f"n={n} generated / {n_ref} reference < {need}: FID is biased upward at this size and not comparable "
-            f"across set sizes; compare kid@{extractor} (and cmmd@clip), which are unbiased"
+        unbiased = [f"{m}@{extractor}" for m in ("kid", "cmmd") if m in computed]
+        advice = (
+            f"compare {' and '.join(unbiased)}, which {'is' if len(unbiased) == 1 else 'are'} unbiased"
+            if unbiased
+            else "compare it only between sets of equal size (kid@inception or cmmd@clip, where computed, are unbiased)"
         )
+        return f"n={n} generated / {n_ref} reference < {need}: FID is biased upward at this size and not comparable across set sizes; {advice}"
     return f"n={n} generated / {n_ref} reference < {need}: estimate is noisy at this size"
 
 
@@ -98,7 +108,7 @@ def evaluate_features(
             rs = FrechetStats.from_features(ref)
             value = rs.compute(FrechetStats.from_features(gen))
             reps = weighted_frechet_to(rs.mean, rs.cov, gen, bootstrap_counts(n, options.bootstrap, seed)) if options.bootstrap > 1 else np.array([])
-            out[key] = _entry(percentile_interval(value, reps), _small_warning("fid", extractor, n, m))
+            out[key] = _entry(centred_percentile_interval(value, reps, floor=0.0), _small_warning("fid", extractor, n, m, metrics))
     if "kid" in metrics:
         key = f"kid@{extractor}"
         if n < 2 or m < 2:
@@ -165,3 +175,68 @@ def feature_shifts(gen: np.ndarray, ref: np.ndarray, names: Sequence[str], top: 
     return [{"feature": names[i], "z": round(float(z[i]), 3)} for i in order]
 
 
+
+
+#: Extractor whose realism scores the report shows when the caller names none (first present).
+PREFERRED_EXTRACTORS: tuple[str, ...] = ("inception", "xrv", "clip", "radiomic")
+
+
+@dataclass(frozen=True)
+class UnrealisticImage:
+    """One row of :func:`least_realistic`: an image and its realism evidence."""
+
+    image_id: str
+    extractor: str
+    realism: float
+    knn_distance: float
+    rank_in_stratum: int
+    stratum: dict[str, str]
+
+
+def least_realistic(
+    source: "str | Path | pd.DataFrame", k: int = 10, extractor: Optional[str] = None, per_stratum: bool = False
+) -> list[UnrealisticImage]:
+    """The ``k`` least realistic generated images of a run, from its ``realism.csv``.
+
+    ``source`` is the run folder, the CSV file or its DataFrame. Scores of one ``extractor`` are
+    used (default: the first of :data:`PREFERRED_EXTRACTORS` present, else the first in the
+    file), sorted by Kynkäänniemi's realism score ascending (smallest = furthest outside every
+    real k-NN ball), ties broken by the larger k-NN distance; NaN scores (reference too small)
+    come last. ``per_stratum`` returns up to ``k`` per stratum instead of ``k`` overall. Empty
+    when the run has no realism scores (no reference, no usable extractor).
+    """
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        df = source
+    else:
+        path = Path(source)
+        path = path / "realism.csv" if path.is_dir() else path
+        if not path.is_file():
+            return []
+        text = {f: str for f in ("image_id", "backend", "modality", "region", "view", "task", "extractor")}
+        nan = {c: ["", "nan", "NaN"] for c in ("realism", "knn_distance")}
+        df = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=nan)
+    if df.empty:
+        return []
+    present = list(dict.fromkeys(df["extractor"].astype(str)))
+    name = extractor or next((e for e in PREFERRED_EXTRACTORS if e in present), present[0])
+    sub = df[df["extractor"] == name].copy()
+    sub["_nan"] = sub["realism"].isna()
+    sub = sub.sort_values(["_nan", "realism", "knn_distance"], ascending=[True, True, False], kind="stable")
+    fields = [f for f in ("backend", "modality", "region", "view", "task") if f in sub.columns]
+    if per_stratum and fields:
+        sub = sub.groupby(fields, sort=False, dropna=False).head(k)
+    else:
+        sub = sub.head(k)
+    return [
+        UnrealisticImage(
+            image_id=str(r["image_id"]),
+            extractor=name,
+            realism=float(r["realism"]),
+            knn_distance=float(r["knn_distance"]),
+            rank_in_stratum=int(r["rank_in_stratum"]),
+            stratum={f: str(r[f]) for f in fields},
+        )
+        for _, r in sub.iterrows()
+    ]

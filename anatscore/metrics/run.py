@@ -141,6 +141,7 @@ class RunMetrics:
         ready = [n for n in self.names if self._extractor(n) is not None]
         for name, why in self.unavailable.items():
             doc["extractors"][name] = {"error": why}
+            doc["notes"].append(f"extractor {name} unavailable, its metrics are not computed: {why}")
         if self.failed:
             doc["failed_images"] = dict(list(self.failed.items())[:50])
         if not ready or not self.config.reference:
@@ -214,10 +215,15 @@ class RunMetrics:
                             "rank_in_stratum": int(rank[i]),
                         }
                     )
+            for name, why in self.unavailable.items():  # say so in the stratum, not only in notes
+                for metric in self.options.get("metrics", {}).get(name) or METRIC_EXTRACTORS.get(name, DEFAULT_METRICS):
+                    row["metrics"][f"{metric}@{name}"] = {
+                        "value": None, "ci_low": None, "ci_high": None, "warning": f"not computed: extractor {name} unavailable: {why}"
+                    }
             doc["strata"].append(row)
         if any(r["n"] < 2000 for r in doc["strata"]):
             doc["notes"].append(
-                "FID is biased upward below a few thousand images per set: read kid@* and cmmd@clip beside it"
+                "FID is biased upward below a few thousand images per set: read kid@* and cmmd@* (where computed) beside it"
             )
         self._write_csv(csv_rows)
         return doc
