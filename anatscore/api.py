@@ -288,6 +288,7 @@ def evaluate(
     workers: Optional[int] = None,
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
+    options: Optional[Mapping[str, Mapping[str, Any]]] = None,
     progress: bool = False,
     **fields: Any,
 ) -> EvalResult:
@@ -307,6 +308,8 @@ def evaluate(
         db: a SQLite file shared by several runs (default: ``anatscore.sqlite`` in ``out``).
         resume: a run folder to finish (a run interrupted at any point, ``kill -9`` included):
             images already committed are kept, the rest are scored, the files re-exported.
+        options: per-check options ``{namespace: {key: value}}`` (see :mod:`anatscore.options`),
+            merged key by key over ``config.options``; like ``checks``, they cannot change on resume.
         progress: tqdm progress bar on stderr (when stderr is a terminal).
         **fields: metadata applied to every in-memory image (e.g. ``region="hand"``).
 
@@ -321,6 +324,11 @@ def evaluate(
     overrides = {k: v for k, v in dict(checks=None if checks is None else tuple(checks), reference=reference,
                                        workers=workers, batch_size=batch_size, device=device).items()
                  if v is not None}
+    if options is not None:
+        merged = {ns: dict(kv) for ns, kv in (config.options if config is not None else {}).items()}
+        for ns, kv in options.items():
+            merged.setdefault(ns, {}).update(kv)
+        overrides["options"] = merged
     if resume is not None:
         run_dir: Optional[Path] = Path(resume)
         prev = _read_run_json(run_dir)

@@ -32,6 +32,10 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="threads for decoding and for per-image checks (default 0: all in the main thread)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N", help="images per batch (default 16)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None, help="device for models (default auto)")
+    p.add_argument("--option", action="append", default=[], metavar="CHECK.KEY=VALUE",
+                   help="a per-check option, repeatable (VALUE parsed as JSON when it parses, else a string), "
+                   "e.g. classify.backend=gallery, xrv.pathology.normal_reference=DIR; "
+                   "see `anatscore list options`")
     p.set_defaults(func=run)
 
 
@@ -75,11 +79,22 @@ def run(args: argparse.Namespace) -> int:
             print(f"anatscore evaluate: --{opt.replace('_', '-')} must be >= {0 if opt == 'workers' else 1}",
                   file=sys.stderr)
             return EXIT_USAGE
+    from ..options import OptionError, parse_options, unknown_options
+    from ..registry import CHECKS
+
+    try:
+        options = parse_options(args.option) if args.option else None
+    except OptionError as exc:
+        print(f"anatscore evaluate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for note in unknown_options(options or {}, (s.name for s in CHECKS)):
+        logging.getLogger("anatscore").warning("%s", note)
     out = None if args.resume is not None else (args.out or default_run_dir())
     try:
         result = evaluate(
             args.dir, checks=args.checks, reference=args.reference, out=out, db=args.db, resume=args.resume,
-            workers=args.workers, batch_size=args.batch_size, device=args.device, progress=not args.json,
+            workers=args.workers, batch_size=args.batch_size, device=args.device, options=options,
+            progress=not args.json,
         )
     except (RunExistsError, ResumeError, FileNotFoundError, ValueError) as exc:
         print(f"anatscore evaluate: {exc}", file=sys.stderr)
