@@ -34,7 +34,8 @@ import numpy as np
 from . import __version__
 from .checks import CheckContext, applies
 from .config import EvalConfig
-from .export import export_run, write_run_json
+from .export import export_run, refusal_summary, write_run_json
+from .refusals import counts as refusal_counts
 from .registry import check_spec, resolve
 from .runner import Item, Runner, RunStats
 from .store import LOAD_FAILED, LOAD_OK, LOAD_REFUSED, RunStore
@@ -429,17 +430,21 @@ def evaluate(
         store.save_metrics(metrics_doc)
         stats.timings["metrics"] += time.perf_counter() - t0
 
-        finished = _now()
-        invocations.append(_invocation(stats, started_at=finished, wall=time.perf_counter() - t_start))
-        manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, finished, "finished",
-                                 invocations, runner.ctx.weights_used, store, runner, metrics_doc)
-        store.finish_run(finished, "finished", manifest_doc)
         t0 = time.perf_counter()
         headline = [s.name for s in runner.specs if s.headline]
         checks_df = store.checks_frame()
         images_df = store.images_frame(headline)
+        refusal_rows = refusal_summary(images_df)
+        t_frames = time.perf_counter() - t0
+        finished = _now()
+        invocations.append(_invocation(stats, started_at=finished, wall=time.perf_counter() - t_start))
+        manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, finished, "finished",
+                                 invocations, runner.ctx.weights_used, store, runner, metrics_doc)
+        manifest_doc["refusals"] = refusal_counts(refusal_rows)
+        store.finish_run(finished, "finished", manifest_doc)
+        t0 = time.perf_counter() - t_frames  # the export stage counts reading the frames back
         if run_dir is not None:
-            export_run(store, run_dir, checks_df, images_df, headline, manifest_doc, metrics_doc)
+            export_run(store, run_dir, checks_df, images_df, headline, manifest_doc, metrics_doc, refusal_rows)
         stats.timings["export"] = time.perf_counter() - t0
         stats.timings["total"] = time.perf_counter() - t_start
         return EvalResult(images=images_df, checks=checks_df, metrics=metrics_doc, manifest=manifest_doc,

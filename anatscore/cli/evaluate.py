@@ -58,6 +58,7 @@ def summary(result: Any) -> dict[str, Any]:
         "report": str(result.run_dir / "report.html") if result.run_dir is not None else None,
         "counts": result.counts,
         "checks": rates,
+        "refusals": result.manifest.get("refusals", []),
         "exit_code": result.exit_code,
     }
 
