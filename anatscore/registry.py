@@ -49,7 +49,41 @@ INFERENCE_CHECKS: tuple[CheckSpec, ...] = (
 )
 
 # --- weight-free anatomy of radiographs (issue 3) ------------------------------------------------
-ANATOMY_CHECKS: tuple[CheckSpec, ...] = ()
+ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
+    # limbs (appendicular skeleton); expected ranges in anatscore/anatomy/regions/<region>.json
+    CheckSpec(
+        name="joint.space",
+        summary="joint space present (not fused): depth of the femorotibial gap vs real knee radiographs",
+        target="anatscore.checks.joint_space:joint_space",
+        regions=("knee",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="texture.trabecular_anisotropy",
+        summary="trabecular texture oriented along stress lines (structure tensor), not random",
+        target="anatscore.checks.trabecular:trabecular_anisotropy",
+        regions=("knee",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="hand.digit_count",
+        summary="number of digits on a PA hand (flags extra or missing digits), vs the hand record",
+        target="anatscore.checks.hand_digits:digit_count",
+        regions=("hand",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="forearm.two_bones",
+        summary="radius and ulna both present and separate along the forearm shaft (not missing or fused)",
+        target="anatscore.checks.two_bones:two_bones",
+        regions=("forearm",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+)
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------
 LAYOUT_CHECKS: tuple[CheckSpec, ...] = ()
@@ -112,8 +146,90 @@ CHECKS: tuple[CheckSpec, ...] = (
 )
 
 # --- set-level metrics and feature extractors (issue 5) ------------------------------------------
-METRICS: tuple[MetricSpec, ...] = ()
-EXTRACTORS: tuple[ExtractorSpec, ...] = ()
+METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        name="fid",
+        summary="Fréchet distance between Gaussians fitted to real and generated features (FID on inception)",
+        target="anatscore.metrics.frechet:FrechetStats",
+        function="anatscore.metrics.frechet:frechet_distance_features",
+    ),
+    MetricSpec(
+        name="kid",
+        summary="kernel inception distance: unbiased polynomial-kernel MMD², mean over subsets",
+        target="anatscore.metrics.kid:KID",
+        function="anatscore.metrics.kid:kid",
+    ),
+    MetricSpec(
+        name="cmmd",
+        summary="CMMD: Gaussian-RBF MMD on CLIP embeddings (sigma 10, x1000; Jayasumana et al. 2024)",
+        target="anatscore.metrics.cmmd:CMMD",
+        function="anatscore.metrics.cmmd:cmmd",
+    ),
+    MetricSpec(
+        name="precision",
+        summary="share of generated samples inside the real k-NN manifold (Naeem et al. 2020, k=5)",
+        target="anatscore.metrics.prdc:PRDC",
+        function="anatscore.metrics.prdc:prdc",
+    ),
+    MetricSpec(
+        name="recall",
+        summary="share of real samples inside the generated k-NN manifold (k=5)",
+        target="anatscore.metrics.prdc:PRDC",
+        function="anatscore.metrics.prdc:prdc",
+    ),
+    MetricSpec(
+        name="density",
+        summary="mean count of real k-NN balls containing each generated sample, / k",
+        target="anatscore.metrics.prdc:PRDC",
+        function="anatscore.metrics.prdc:prdc",
+    ),
+    MetricSpec(
+        name="coverage",
+        summary="share of real samples whose k-NN ball contains a generated sample",
+        target="anatscore.metrics.prdc:PRDC",
+        function="anatscore.metrics.prdc:prdc",
+    ),
+)
+EXTRACTORS: tuple[ExtractorSpec, ...] = (
+    ExtractorSpec(
+        name="inception",
+        summary="FID Inception-v3 (TF 2015-12-05 graph) pool features; the FID/KID of papers",
+        target="anatscore.features.inception:InceptionExtractor",
+        dim=2048,
+        needs=("weights:inception-fid",),
+    ),
+    ExtractorSpec(
+        name="radiomic",
+        summary="weight-free named histogram/GLCM/LBP/gradient/wavelet features (Fréchet radiomic distance)",
+        target="anatscore.features.radiomic:RadiomicExtractor",
+        dim=51,
+    ),
+    ExtractorSpec(
+        name="xrv",
+        summary="torchxrayvision DenseNet-121 features (radiograph-specific)",
+        target="anatscore.features.xrv:XRVExtractor",
+        dim=1024,
+        needs=("weights:xrv-densenet121-res224-all",),
+    ),
+    ExtractorSpec(
+        name="clip",
+        summary="open_clip image embeddings, L2-normalised (CMMD; OpenAI ViT-L-14-336 default, BiomedCLIP selectable)",
+        target="anatscore.features.clip:CLIPExtractor",
+        dim=768,
+    ),
+)
+
+#: Which metrics are computed on which extractor's features by default (``metric@extractor``).
+#: CMMD is defined on CLIP embeddings only; the Fréchet/kernel/k-NN metrics apply to the others.
+METRIC_EXTRACTORS: dict[str, tuple[str, ...]] = {
+    "inception": ("fid", "kid", "precision", "recall", "density", "coverage"),
+    # no KID on radiomic: its cubic kernel on z-scored hand-made features is dominated by
+    # heavy-tailed outliers (benchmarks/realism.py: 8.2 for two halves of one chest set vs 11.6
+    # chest-knee, where fid@radiomic gives 24.6 vs 135.7)
+    "radiomic": ("fid", "precision", "recall", "density", "coverage"),
+    "xrv": ("fid", "kid", "precision", "recall", "density", "coverage"),
+    "clip": ("cmmd", "fid", "precision", "recall", "density", "coverage"),
+}
 
 
 def _validate() -> None:

@@ -1,0 +1,38 @@
+"""``hand.digit_count``: number of digits on a PA hand radiograph (extra or missing digits).
+
+See :mod:`anatscore.anatomy.hand`: bone runs are counted on scanlines across the hand's long
+axis, and the digit count is the largest number of runs that persists over enough scanlines.
+The verdict compares it with the ``digit_count`` range of the hand record (5, thumb included).
+Evidence: the digits' relative positions across the counting scanline.
+"""
+
+from __future__ import annotations
+
+from ..anatomy.expected import expected
+from ..anatomy.hand import analyse_hand
+from ..anatomy.segment import segment_image
+from ..types import CheckResult, LoadedImage
+from . import CheckContext
+
+NAME = "hand.digit_count"
+
+
+def digit_count(image: LoadedImage, ctx: CheckContext) -> CheckResult:
+    rec = expected(image.meta.region)
+    seg = segment_image(image)
+    if seg.contrast() < 0.05 or not seg.bone.any():
+        return CheckResult.na(NAME, f"no bone distinguishable from soft tissue (contrast {seg.contrast():.3f})")
+    hand = image.memo("anatomy.hand", lambda: analyse_hand(seg))
+    exp = rec["digit_count"]
+    ok = exp.contains(hand.digit_count)
+    want = exp.describe()
+    if ok:
+        reason = f"{hand.digit_count} digits, as expected ({want})"
+    elif hand.digit_count > (exp.max or 0):
+        reason = f"extra digit(s): expected {want} digits, found {hand.digit_count}"
+    else:
+        reason = f"missing digit(s): expected {want} digits, found {hand.digit_count}"
+    return CheckResult.judge(
+        NAME, float(hand.digit_count), ok, reason, evidence={"digit_positions": list(hand.positions)},
+        axis_angle_deg=hand.axis_angle_deg, run_histogram={str(k): v for k, v in hand.run_histogram.items()},
+    )
