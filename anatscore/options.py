@@ -39,6 +39,19 @@ KNOWN_OPTIONS: dict[str, dict[str, tuple[str, str]]] = {
     "xrv.ribs": {"min_ribs": ("8", "fewest posterior ribs per side"),
                  "max_rib_asymmetry": ("2", "largest left/right rib count difference"),
                  "min_area": ("0.0005", "smallest structure area (fraction of the image) counted as present")},
+    "joint.space": {"min": ("knee record's joint_space_depth min",
+                            "smallest femorotibial gap depth counted as an open joint")},
+    "texture.trabecular_anisotropy": {"min": ("record's trabecular_anisotropy min",
+                                              "lowest trabecular anisotropy accepted")},
+    "realism": {
+        "k": ("5", "k of the k-NN precision/recall/density/coverage and realism scores"),
+        "bootstrap": ("100", "bootstrap replicates for the confidence intervals"),
+        "kid_subsets": ("100", "KID subsets"),
+        "kid_subset_size": ("1000", "KID subset size"),
+        "metrics": ("registry.METRIC_EXTRACTORS", "{extractor: [metric, ...]} overriding the defaults"),
+        "extractors": ("{}", "{extractor: {keyword: value}} e.g. {\"inception\": {\"resize\": \"clean\"}}"),
+        "reference_meta": ("", "{modality, region, view} for every reference image the folder does not label"),
+    },
     **{name: {"min_area": ("0.0005", "smallest structure area (fraction of the image) counted as present")}
        for name in ("xrv.lungs", "xrv.heart_laterality", "xrv.clavicles", "xrv.scapulae", "xrv.vertebrae")},
 }
