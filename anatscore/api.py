@@ -165,6 +165,32 @@ def _normalised_meta(meta: ImageMeta, fields: Mapping[str, Any]) -> ImageMeta:
     return meta
 
 
+#: Image fields that ``evaluate(folder, region=...)`` / ``--set`` may give for a whole folder.
+DEFAULT_FIELDS: tuple[str, ...] = ("modality", "region", "view", "task", "prompt", "backend", "seed")
+
+
+def field_defaults(fields: Mapping[str, Any]) -> dict[str, str]:
+    """Validated, normalised folder-wide metadata (``{"region": "Knee"}`` -> ``{"region": "knee"}``).
+
+    Raises:
+        ValueError: a field outside :data:`DEFAULT_FIELDS` or an unknown vocabulary value.
+    """
+    bad = sorted(set(fields) - set(DEFAULT_FIELDS))
+    if bad:
+        raise ValueError(f"cannot set {', '.join(bad)} for every image; settable fields: {', '.join(DEFAULT_FIELDS)}")
+    meta = _normalised_meta(ImageMeta(image_id="", path=""), {k: v for k, v in fields.items() if v is not None})
+    return {k: str(getattr(meta, k)) for k in fields if fields[k] is not None}
+
+
+def apply_defaults(meta: ImageMeta, defaults: Mapping[str, str]) -> None:
+    """Fill the fields ``meta`` leaves empty from ``defaults`` (recorded as ``inferred[f] = "set"``):
+    a manifest row, sidecar or PNG text always wins over the folder-wide value."""
+    for key, value in defaults.items():
+        if value and not getattr(meta, key, ""):
+            setattr(meta, key, value)
+            meta.inferred[key] = "set"
+
+
 def _rows(manifest: Any) -> list[dict[str, Any]]:
     if manifest is None:
         return []
@@ -218,6 +244,8 @@ def folder_items(root: Path, config: EvalConfig, manifest: Any = None) -> list[I
     seen: set[str] = set()
     items: list[Item] = []
     for m in metas:
+        if not m.refused and not m.extra.get("load_error"):
+            apply_defaults(m, config.defaults)
         if m.image_id in seen:  # image_id is the store's key: score the first, say why not the rest
             log.warning("two inputs share image_id %r; the first is scored, the other skipped", m.image_id)
             continue
@@ -312,7 +340,10 @@ def evaluate(
         options: per-check options ``{namespace: {key: value}}`` (see :mod:`anatscore.options`),
             merged key by key over ``config.options``; like ``checks``, they cannot change on resume.
         progress: tqdm progress bar on stderr (when stderr is a terminal).
-        **fields: metadata applied to every in-memory image (e.g. ``region="hand"``).
+        **fields: metadata for every image (e.g. ``region="hand"``): set on in-memory images
+            (their ``manifest`` rows win), and for a folder filling what an image's manifest row,
+            sidecar or PNG text leaves empty (``inferred[field] = "set"``); kept in
+            ``config.defaults``, fixed on resume.
 
     Raises:
         RunExistsError: ``out`` already holds files (use ``resume`` or another folder).
@@ -325,6 +356,8 @@ def evaluate(
     overrides = {k: v for k, v in dict(checks=None if checks is None else tuple(checks), reference=reference,
                                        workers=workers, batch_size=batch_size, device=device).items()
                  if v is not None}
+    if fields and (path_or_images is None or isinstance(path_or_images, (str, Path))):
+        overrides["defaults"] = field_defaults(fields)  # in-memory images get them in memory_items
     if options is not None:
         merged = {ns: dict(kv) for ns, kv in (config.options if config is not None else {}).items()}
         for ns, kv in options.items():

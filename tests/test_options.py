@@ -73,3 +73,46 @@ def test_list_options(capsys) -> None:
     assert {"classify.backend", "xrv.pathology.normal_reference", "xrv.ood.max_error"} <= set(rows)
     assert main(["list", "options"]) == 0
     assert "xrv.pathology.normal_reference" in capsys.readouterr().out
+
+
+def test_set_fills_what_images_do_not_carry(monkeypatch, tmp_path: Path, capsys) -> None:
+    _fakes.install(monkeypatch)
+    src = tmp_path / "in"
+    _fakes.write_pngs(src, 3)
+    (src / "manifest.csv").write_text("path,region\nimg_000.png,hand\n")  # img_001/2: not listed
+    run = tmp_path / "run"
+    assert main(["evaluate", str(src), "--out", str(run), "--json", "--checks", "fake.*",
+                 "--set", "region=Knee", "--set", "modality=X-ray"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    import pandas as pd
+
+    img = pd.read_csv(run / "images.csv", keep_default_na=False).set_index("path")
+    assert img.loc["img_000.png", "region"] == "hand" and img.loc["img_001.png", "region"] == "knee"
+    assert img.loc["img_001.png", "inferred"] == "modality=set;region=set"
+    assert img.loc["img_000.png", "inferred"] == "modality=set"  # the manifest's region wins
+    assert json.loads((run / "run.json").read_text())["config"]["defaults"] == {"region": "knee", "modality": "xray"}
+    assert doc["checks"]["fake.hand_only"]["judged"] == 1  # only img_000 is a hand
+    # resume keeps them; a different --set is refused
+    assert main(["evaluate", "--resume", str(run), "--set", "region=hand"]) == 2
+    assert "cannot change defaults" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arg, message", [("refused=true", "cannot set refused"), ("region=toe", "region"),
+                                          ("region", "is not FIELD=VALUE")])
+def test_set_usage_errors(monkeypatch, tmp_path: Path, capsys, arg: str, message: str) -> None:
+    _fakes.install(monkeypatch)
+    _fakes.write_pngs(tmp_path / "in", 1)
+    assert main(["evaluate", str(tmp_path / "in"), "--out", str(tmp_path / "run"), "--set", arg]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_no_verdict_images_are_counted_and_explained(monkeypatch, tmp_path: Path, capsys) -> None:
+    _fakes.install(monkeypatch)
+    _fakes.write_pngs(tmp_path / "in", 2)
+    assert main(["evaluate", str(tmp_path / "in"), "--out", str(tmp_path / "run"), "--json",
+                 "--checks", "fake.hand_only"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["images_without_verdict"] == 2
+    assert "2 scored (0 with a failed check, 2 with no check that applied)" in err
+    assert "no check applied to 2 of 2 scored images" in err
