@@ -304,3 +304,15 @@ def test_png_text_chunks_on_non_png_and_truncated(tmp_path: Path) -> None:
     data = png.read_bytes()
     png.write_bytes(data[:data.index(b"prompt") + 3])  # cut inside the text chunk
     assert png_text_chunks(png) == {}
+
+
+def test_unsupported_files_are_reported_once(tmp_path: Path, caplog) -> None:
+    import logging
+
+    _png(tmp_path / "a.png")
+    for name in ("traj.gif", "b.gif", "video.mp4", "vol.nii.gz", "notes.txt", "a.png.json"):
+        (tmp_path / name).write_bytes(b"x")
+    with caplog.at_level(logging.WARNING, logger="anatscore.io.discover"):
+        assert [m.image_id for m in discover(tmp_path)] == ["a.png"]
+    msgs = [r.getMessage() for r in caplog.records]
+    assert len(msgs) == 1 and "4 files under" in msgs[0] and "2 .gif, 1 .mp4, 1 .nii.gz" in msgs[0]
