@@ -311,7 +311,7 @@ def test_unsupported_files_are_reported_once(tmp_path: Path, caplog) -> None:
 
     _png(tmp_path / "a.png")
     for name in ("traj.gif", "b.gif", "video.mp4", "vol.nii.gz", "notes.txt", "a.png.json"):
-        (tmp_path / name).write_bytes(b"x")
+        (tmp_path / name).write_bytes(b"{}")
     with caplog.at_level(logging.WARNING, logger="anatscore.io.discover"):
         assert [m.image_id for m in discover(tmp_path)] == ["a.png"]
     msgs = [r.getMessage() for r in caplog.records]
