@@ -153,6 +153,35 @@ def metrics_section(metrics: Optional[dict[str, Any]]) -> str:
             + _table(rows, fields + names) + (f"<ul>{extra}</ul>" if extra else ""))
 
 
+def not_applicable_reasons(checks: Any) -> dict[str, str]:
+    """Per check, the most frequent reason among its not-applicable rows with its count
+    (``"applies to region hand, image is knee (98 rows)"``); weight hints are cut at the cache path."""
+    na = checks[checks["passed"].map(lambda v: v is None).astype(bool)
+                & ~checks["reason"].astype(str).str.startswith("check error:")]
+    out: dict[str, str] = {}
+    for name, grp in na.groupby("check", sort=False):
+        counts = grp["reason"].astype(str).value_counts()
+        reason, n = str(counts.index[0]), int(counts.iloc[0])
+        short = reason.split(" (cache:")[0].split("; run `")[0]
+        short = short if len(short) <= 140 else short[:137] + "..."
+        out[str(name)] = f"{short} ({n} rows)" if n < len(grp) else short
+    return out
+
+
+def run_settings(cfg: dict[str, Any]) -> str:
+    """HTML lines for the settings that change what is measured: --set metadata and --option values."""
+    esc = html.escape
+    parts = []
+    if cfg.get("defaults"):
+        parts.append("metadata set for images without their own (<code>--set</code>): "
+                     + ", ".join(f"<code>{esc(k)}={esc(str(v))}</code>" for k, v in cfg["defaults"].items()))
+    opts = [f"<code>{esc(ns)}.{esc(k)}={esc(json.dumps(v))}</code>"
+            for ns, kv in (cfg.get("options") or {}).items() if isinstance(kv, dict) for k, v in kv.items()]
+    if opts:
+        parts.append("check options (<code>--option</code>): " + ", ".join(opts))
+    return "".join(f"<p>{p}.</p>" for p in parts)
+
+
 def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images: Any = None,
                   metrics: Optional[dict[str, Any]] = None,
                   refusals: Optional[list[dict[str, Any]]] = None) -> str:
@@ -160,9 +189,10 @@ def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images
     esc = html.escape
     counts = manifest.get("counts", {})
     rates = store.pass_rates().fillna({"passed": 0, "failed": 0, "not_applicable": 0, "errors": 0})
+    why_na = not_applicable_reasons(checks)
     rate_rows = [
         [r["check"], int(r["n"]), int(r["passed"]), int(r["failed"]), int(r["not_applicable"]), int(r["errors"]),
-         _fmt_rate(r["pass_rate"])]
+         _fmt_rate(r["pass_rate"]), why_na.get(r["check"], "")]
         for _, r in rates.iterrows()
     ]
     by_backend = ""
@@ -187,6 +217,7 @@ def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images
     cfg = manifest.get("config", {})
     dev = manifest.get("device", {})
     device = dev.get("resolved") or dev.get("requested", "") if isinstance(dev, dict) else dev
+    settings = run_settings(cfg)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>anatscore run {esc(str(manifest.get('run_id', '')))}</title>
 <style>
@@ -200,10 +231,12 @@ img {{ max-width: 128px; max-height: 128px; }}
 <p>Input: <code>{esc(str(manifest.get('input_dir', '')))}</code>; started {esc(str(manifest.get('started', '')))},
 finished {esc(str(manifest.get('finished', '')))}; anatscore {esc(str(manifest.get('anatscore_version', '')))};
 device {esc(str(device))}; checks selected: {esc(', '.join(cfg.get('checks', [])) or 'all')}.</p>
-<h2>Summary</h2>{_table(summary, ['images', 'count'])}
+{settings}
+<h2>Summary</h2>{_table(summary, ['', 'count'])}
 <h2>Pass rates per check</h2>
 <p>pass rate = passed / (passed + failed); not-applicable rows and check errors are excluded.</p>
-{_table(rate_rows, ['check', 'rows', 'passed', 'failed', 'not applicable', 'errors', 'pass rate'])}
+{_table(rate_rows, ['check', 'rows', 'passed', 'failed', 'not applicable', 'errors', 'pass rate',
+                    'most common reason not applicable'])}
 {by_backend}
 {refusals_section(refusals)}
 {metrics_section(metrics)}

@@ -92,6 +92,9 @@ def test_set_fills_what_images_do_not_carry(monkeypatch, tmp_path: Path, capsys)
     assert img.loc["img_000.png", "inferred"] == "modality=set"  # the manifest's region wins
     assert json.loads((run / "run.json").read_text())["config"]["defaults"] == {"region": "knee", "modality": "xray"}
     assert doc["checks"]["fake.hand_only"]["judged"] == 1  # only img_000 is a hand
+    html = (run / "report.html").read_text()
+    assert "<code>region=knee</code>" in html  # the report says what was set for the whole folder
+    assert "<td>applies to region hand, image is knee</td>" in html  # and why a check did not apply
     # resume keeps them; a different --set is refused
     assert main(["evaluate", "--resume", str(run), "--set", "region=hand"]) == 2
     assert "cannot change defaults" in capsys.readouterr().err
