@@ -6,7 +6,8 @@ scored as images. They are counted here by prompt category (category phrases are
 of prompt its content filter blocks, e.g. "haemorrhage: 7 of 8 attempts refused".
 
 Rates are over *attempts* (one manifest row = one generation attempt) and, separately, over
-*unique prompts* (a prompt counts as refused when any of its attempts was).
+*unique prompts* (a prompt counts as refused when any of its attempts was; rows without a prompt
+are attempts but no prompt).
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def summarise(metas: Iterable[ImageMeta | Mapping[str, Any]], by_backend: bool =
         by_prompt: dict[str, bool] = {}
         terms: dict[str, int] = defaultdict(int)
         for prompt, refused, phrases in items:
-            by_prompt[prompt] = by_prompt.get(prompt, False) or refused
+            if prompt:  # attempts without a prompt count as attempts, not as a (shared) empty prompt
+                by_prompt[prompt] = by_prompt.get(prompt, False) or refused
             if refused:
                 for p in phrases:
                     terms[p] += 1

@@ -53,4 +53,4 @@ def test_no_refusals_no_report_section(monkeypatch, tmp_path: Path, capsys) -> N
     assert main(["evaluate", str(tmp_path / "in"), "--out", str(run), "--checks", "fake.mean"]) == 0
     assert "Refused generations" not in (run / "report.html").read_text()
     lines = (run / "refusals.csv").read_text().splitlines()
-    assert lines[0].startswith("backend,category,attempts,refused") and lines[1].startswith(",all,2,0,")
+    assert lines[0].startswith("backend,category,attempts,refused") and lines[1].startswith(",all,2,0,0.0000,0,0,")
