@@ -327,8 +327,10 @@ def evaluate(
         path_or_images: a folder, or arrays / PIL images (a sequence or ``{image_id: image}``);
             may be None with ``resume`` (the run's own input folder is used).
         manifest: for in-memory images, a DataFrame / list of dicts with one row per image
-            (``region``, ``modality``, ``view``, ``task``, ``prompt``, ``backend``...). Folders
-            carry their manifest as ``manifest.csv``/``manifest.jsonl`` inside the folder.
+            (``region``, ``modality``, ``view``, ``task``, ``prompt``, ``backend``...). For a
+            folder (default: its own ``manifest.csv``/``manifest.jsonl``), a manifest file
+            elsewhere (paths relative to the folder; recorded in run.json as ``manifest_file``
+            and reused on resume), a DataFrame or a list of dicts.
         checks: glob patterns of check names (default: every registered check).
         reference: a reference set of real images for set-level metrics.
         out: run folder to create (must not exist or be empty); None keeps the run in memory.
@@ -378,6 +380,12 @@ def evaluate(
             raise ResumeError(f"cannot change {', '.join(sorted(changed))} when resuming run {run_dir}")
         cfg = dataclasses.replace(base, **keep)
         input_dir = prev.get("input_dir", "")
+        prev_manifest = str(prev.get("manifest_file") or "")
+        if manifest is None and prev_manifest:
+            manifest = prev_manifest  # the remaining images get the same manifest as the first ones
+        elif isinstance(manifest, (str, Path)) and str(Path(manifest).resolve()) != prev_manifest:
+            raise ResumeError(f"run {run_dir} read manifest {prev_manifest or '(the one in its folder)'}, "
+                              f"not {manifest}")
         if path_or_images is None:
             if not input_dir:
                 raise ResumeError(f"run {run_dir} scored in-memory images; pass the same images to resume it")
@@ -421,7 +429,9 @@ def evaluate(
 
         if not torch.cuda.is_available():
             raise ValueError("--device cuda was requested but torch sees no CUDA device (use --device auto or cpu)")
+    manifest_file = str(Path(manifest).resolve()) if isinstance(manifest, (str, Path)) and not in_memory else ""
     manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, "", "running", invocations, {})
+    manifest_doc["manifest_file"] = manifest_file
     if run_dir is not None:
         # run.json first: from here on, whatever kills the process, --resume can find the run
         if resume is None and not run_dir.exists():
@@ -473,6 +483,7 @@ def evaluate(
         invocations.append(_invocation(stats, started_at=finished, wall=time.perf_counter() - t_start))
         manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, finished, "finished",
                                  invocations, runner.ctx.weights_used, store, runner, metrics_doc)
+        manifest_doc["manifest_file"] = manifest_file
         manifest_doc["refusals"] = refusal_counts(refusal_rows)
         store.finish_run(finished, "finished", manifest_doc)
         t0 = time.perf_counter() - t_frames  # the export stage counts reading the frames back

@@ -119,3 +119,24 @@ def test_no_verdict_images_are_counted_and_explained(monkeypatch, tmp_path: Path
     assert json.loads(out)["images_without_verdict"] == 2
     assert "2 scored (0 with a failed check, 2 with no check that applied)" in err
     assert "no check applied to 2 of 2 scored images" in err
+
+
+def test_manifest_outside_the_folder(monkeypatch, tmp_path: Path, capsys) -> None:
+    _fakes.install(monkeypatch)
+    src = tmp_path / "in"
+    _fakes.write_pngs(src, 2)
+    ext = tmp_path / "meta" / "gen.csv"
+    ext.parent.mkdir()
+    ext.write_text("path,region,prompt\nimg_000.png,hand,a PA hand radiograph\n")
+    run = tmp_path / "run"
+    assert main(["evaluate", str(src), "--out", str(run), "--json", "--checks", "fake.hand_only", "--manifest", str(ext)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["checks"]["fake.hand_only"]["judged"] == 1
+    assert json.loads((run / "run.json").read_text())["manifest_file"] == str(ext.resolve())
+    other = tmp_path / "meta" / "other.csv"
+    other.write_text("path\n")
+    assert main(["evaluate", "--resume", str(run), "--manifest", str(other)]) == 2
+    assert "read manifest" in capsys.readouterr().err
+    assert main(["evaluate", "--resume", str(run)]) == 0  # reuses gen.csv
+    assert json.loads((run / "run.json").read_text())["manifest_file"] == str(ext.resolve())
+    assert main(["evaluate", str(src), "--out", str(tmp_path / "r2"), "--manifest", str(tmp_path / "nope.csv")]) == 2

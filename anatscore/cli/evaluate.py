@@ -32,6 +32,8 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                    help="threads for decoding and for per-image checks (default 0: all in the main thread)")
     p.add_argument("--batch-size", type=int, default=None, metavar="N", help="images per batch (default 16)")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None, help="device for models (default auto)")
+    p.add_argument("--manifest", metavar="FILE", help="manifest.csv/.jsonl kept outside DIR (paths relative to DIR; "
+                   "default: DIR/manifest.csv or DIR/manifest.jsonl)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", dest="set_fields",
                    help="metadata for every image that does not carry its own (manifest, sidecar, PNG text), "
                    "repeatable: modality, region, view, task, prompt, backend, seed (e.g. --set modality=xray "
@@ -108,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     out = None if args.resume is not None else (args.out or default_run_dir())
     try:
         result = evaluate(
-            args.dir, checks=args.checks, reference=args.reference, out=out, db=args.db, resume=args.resume,
+            args.dir, manifest=args.manifest, checks=args.checks, reference=args.reference, out=out, db=args.db,
+            resume=args.resume,
             workers=args.workers, batch_size=args.batch_size, device=args.device, options=options,
             progress=not args.json, **fields,
         )
