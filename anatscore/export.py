@@ -245,7 +245,8 @@ device {esc(str(device))}; checks selected: {esc(', '.join(cfg.get('checks', [])
 <h2>Check errors ({len(err_rows)})</h2>
 <p>A check error is an anatscore bug, not a property of the image; see the log for tracebacks.</p>
 {_table(err_rows, ['path', 'check', 'reason']) if err_rows else '<p>none</p>'}
-<p>Full tables: <code>checks.csv</code>, <code>images.csv</code>, <code>refusals.csv</code>; set-level metrics: <code>metrics.json</code>;
+<p>Full tables: <code>checks.csv</code>, <code>images.csv</code>, <code>refusals.csv</code>;
+set-level metrics: <code>metrics.json</code>;
 manifest: <code>run.json</code>.</p>
 </body></html>
 """

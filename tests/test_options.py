@@ -129,7 +129,8 @@ def test_manifest_outside_the_folder(monkeypatch, tmp_path: Path, capsys) -> Non
     ext.parent.mkdir()
     ext.write_text("path,region,prompt\nimg_000.png,hand,a PA hand radiograph\n")
     run = tmp_path / "run"
-    assert main(["evaluate", str(src), "--out", str(run), "--json", "--checks", "fake.hand_only", "--manifest", str(ext)]) == 0
+    assert main(["evaluate", str(src), "--out", str(run), "--json", "--checks", "fake.hand_only",
+                 "--manifest", str(ext)]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["checks"]["fake.hand_only"]["judged"] == 1
     assert json.loads((run / "run.json").read_text())["manifest_file"] == str(ext.resolve())
