@@ -49,6 +49,8 @@ INFERENCE_CHECKS: tuple[CheckSpec, ...] = (
 )
 
 # --- weight-free anatomy of radiographs (issue 3) ------------------------------------------------
+_SPINE = ("spine", "cervical_spine", "thoracic_spine", "lumbar_spine")
+
 ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
     # limbs (appendicular skeleton); expected ranges in anatscore/anatomy/regions/<region>.json
     CheckSpec(
@@ -82,6 +84,55 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         regions=("forearm",),
         modalities=_XRAY,
         group="anatomy",
+    ),
+    # --- axial skeleton and chest (branch axial) ---
+    CheckSpec(
+        name="chest.lung_fields",
+        summary="two lung fields, one each side of the mediastinum, each of plausible size",
+        target="anatscore.checks.chest:lung_fields",
+        regions=("chest",), modalities=_XRAY, group="anatomy",
+    ),
+    CheckSpec(
+        name="chest.heart_laterality",
+        summary="heart shadow to the patient's left (situs); a mirrored chest fails",
+        target="anatscore.checks.chest:heart_laterality",
+        regions=("chest",), modalities=_XRAY, group="anatomy",
+    ),
+    CheckSpec(
+        name="chest.ctr",
+        summary="cardiothoracic ratio (weight-free estimate) within a wide plausible range",
+        target="anatscore.checks.chest:ctr",
+        regions=("chest",), modalities=_XRAY, group="anatomy",
+    ),
+    CheckSpec(
+        name="chest.symmetry",
+        summary="left/right lung field area and height ratios within ranges measured on JSRT",
+        target="anatscore.checks.chest:symmetry",
+        regions=("chest",), modalities=_XRAY, group="anatomy",
+    ),
+    CheckSpec(
+        name="proportions.lung_aspect",
+        summary="lung height/width as z-scores against JSRT-measured mean and sd",
+        target="anatscore.checks.proportions:lung_aspect",
+        regions=("chest",), modalities=_XRAY, group="anatomy",
+    ),
+    CheckSpec(
+        name="spine.vertebra_count",
+        summary="vertebral bodies counted along the spine axis, within the segment's expected range",
+        target="anatscore.checks.spine:vertebra_count",
+        regions=_SPINE, modalities=_XRAY, group="anatomy",
+    ),
+    CheckSpec(
+        name="spine.spacing",
+        summary="vertebral body spacing follows a smooth trend (no fused or doubled levels)",
+        target="anatscore.checks.spine:spacing",
+        regions=_SPINE, modalities=_XRAY, group="anatomy",
+    ),
+    CheckSpec(
+        name="pelvis.symmetry",
+        summary="AP pelvis: bone balanced left/right of the symmetry axis (iliac wings, hips)",
+        target="anatscore.checks.pelvis:symmetry",
+        regions=("pelvis",), modalities=_XRAY, group="anatomy",
     ),
 )
 

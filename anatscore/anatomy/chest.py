@@ -1,0 +1,391 @@
+"""Weight-free geometry of a frontal (PA/AP) chest radiograph: lung fields and heart shadow.
+
+Everything is computed once per image on a fixed working grid (``WORK`` px square, anti-aliased
+resize) and shared by the ``chest.*`` and ``proportions.*`` checks through ``LoadedImage.memo``.
+
+Display convention: standard PA display, the patient's right on the image's left. "Right lung"
+below is the patient's right lung (image left).
+
+Method (classical, no weights):
+
+* **Lungs** -- lungs are the two large dark fields inside the brighter thorax. The image is
+  percentile-normalised on its central window (robust to black anonymisation boxes and bright
+  borders) and smoothed (Gaussian, ``sigma = 2/256`` of the side). Per side a seed is placed at the
+  darkest point of a search window in the upper-middle hemithorax (ignoring dark background
+  connected to the frame, which is darker than lung on many films); the threshold is then raised
+  through quantiles of the central window and the connected dark component holding the seed is
+  kept for as long as it neither touches the image frame nor crosses the midline (where it would
+  "leak" into the background or the other lung). This is a seeded, per-side version of the
+  stable-region idea of MSER. The last non-leaking component, hole-filled and dilated by
+  ``n/64`` px (the threshold stops short of the dense lung periphery), is the lung field. Its
+  ``contrast`` (90th percentile of the film minus the field's median) tells aerated lung from
+  an opacified hemithorax.
+* **Heart shadow** -- on each row between the level where the mediastinum widens and the lung
+  bases, the heart spans from the right lung's medial edge to the left lung's medial edge.
+  The midline is the centre of the upper mediastinum (trachea / spinous processes).
+* **Situs** -- :func:`situs_score` combines the heart shadow's offset from the midline, the
+  left/right lung area ratio and the density asymmetry of the lower paramedian bands.
+* **CTR** = transverse heart width (75th percentile of the heart rows' widths: a robust maximum)
+  / maximal inner thoracic width (outer lung edges).
+
+Clavicles are *not* detected: a Hessian ridge detector near the apices did not localise them on
+JSRT (removing one clavicle changed its verdict in under 10 % of films), so no clavicle check is
+registered rather than one that cannot fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage import filters, morphology, transform
+
+#: Side of the square working grid (pixels). Results are in this grid unless stated.
+WORK = 256
+
+
+def to_work(grey: np.ndarray, n: int = WORK) -> np.ndarray:
+    """Anti-aliased resize of a grey [0, 1] image to ``n`` x ``n`` (float64)."""
+    g = np.asarray(grey, dtype=np.float64)
+    if g.shape == (n, n):
+        return g
+    # Block-average by the integer part of the reduction first (cheap, and it is the
+    # anti-aliasing), then a bilinear resize for the remainder.
+    fy, fx = max(1, g.shape[0] // n), max(1, g.shape[1] // n)
+    if fy > 1 or fx > 1:
+        g = transform.downscale_local_mean(g, (fy, fx))
+    return transform.resize(g, (n, n), anti_aliasing=g.shape[0] > 2 * n or g.shape[1] > 2 * n,
+                            preserve_range=True, order=1)
+
+
+def normalise_window(g: np.ndarray) -> np.ndarray:
+    """Rescale so the central window's 1st..99.5th percentiles map to 0..1 (clipped).
+
+    The window (rows 10-90 %, columns 5-95 %) ignores burned-in labels, anonymisation boxes and
+    collimator edges that sit at the film's border.
+    """
+    n, m = g.shape
+    win = g[int(0.1 * n): int(0.9 * n), int(0.05 * m): int(0.95 * m)]
+    lo, hi = np.percentile(win, [1, 99.5])
+    return np.clip((g - lo) / (hi - lo + 1e-6), 0.0, 1.0)
+
+
+@dataclass
+class LungField:
+    """One lung field on the working grid."""
+
+    side: str  # "right" (image left) | "left" (image right)
+    mask: np.ndarray
+    area_frac: float  # area / image area
+    top: int
+    bottom: int
+    inner: int  # medial edge column (max col for right lung, min col for left lung)
+    outer: int  # lateral edge column
+    contrast: float = 0.0  # q90 of the normalised film minus the field's median: aerated lung is dark
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top + 1
+
+    @property
+    def width(self) -> int:
+        return abs(self.outer - self.inner) + 1
+
+
+@dataclass
+class ChestGeometry:
+    """Everything the chest checks need, computed once per image (working grid ``n``)."""
+
+    n: int
+    lungs: dict[str, LungField]
+    midline: Optional[float] = None
+    heart: Optional[np.ndarray] = None
+    heart_width: Optional[float] = None
+    thorax_width: Optional[float] = None
+    ctr: Optional[float] = None
+    heart_offset: Optional[float] = None  # (left - right heart extent from midline) / thorax width
+    lung_area_ratio: Optional[float] = None  # left / right lung area (normal < 1: the heart)
+    density_asymmetry: Optional[float] = None  # see density_asymmetry()
+    laterality: Optional[float] = None  # situs score, > 0 = heart to the patient's left
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def both_lungs(self) -> bool:
+        return "right" in self.lungs and "left" in self.lungs
+
+
+# --- lungs -----------------------------------------------------------------------------------
+
+_SIDES = {"right": (0.12, 0.45), "left": (0.55, 0.88)}
+
+
+def _outside(s: np.ndarray, level: float, frame: np.ndarray) -> np.ndarray:
+    """Dark pixels (``s < level``) connected to the image frame: background outside the body."""
+    lab, _ = ndi.label(s < level)
+    ids = np.unique(lab[frame & (lab > 0)])
+    return np.isin(lab, ids)
+
+
+def _grow_lung(s: np.ndarray, side: str, levels: np.ndarray, frame: np.ndarray,
+               outside: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+    """Largest dark component around the side's seed that does not leak (see module docstring).
+
+    The component grows monotonically with the threshold and a leak, once it happens, persists,
+    so the last non-leaking level is found by bisection (about log2(40) = 6 labelings, not 40).
+    """
+    n = s.shape[0]
+    c0, c1 = _SIDES[side]
+    r0, r1 = int(0.2 * n), int(0.6 * n)
+    a0, a1 = int(c0 * n), int(c1 * n)
+    sub = s[r0:r1, a0:a1]
+    if outside is not None and not outside[r0:r1, a0:a1].all():
+        # the seed must not be background outside the body (darker than lung on many films)
+        sub = np.where(outside[r0:r1, a0:a1], np.inf, sub)
+    iy, ix = np.unravel_index(int(np.argmin(sub)), sub.shape)
+    seed = (iy + r0, ix + a0)
+    # Binary opening of {s < t} equals {grey_closing(s) < t} for a flat footprint (threshold
+    # decomposition), so one grey closing serves every threshold.
+    sc = ndi.grey_closing(s, footprint=morphology.disk(1))
+
+    def component(t: float) -> tuple[bool, Optional[np.ndarray]]:
+        """(leaked, component) at threshold ``t``."""
+        if s[seed] >= t:
+            return False, None
+        dark = sc < t
+        lab, _ = ndi.label(dark)
+        lab_id = lab[seed]
+        if lab_id == 0:
+            return False, None
+        comp = lab == lab_id
+        if (comp & frame).any():
+            return True, None
+        cols = np.flatnonzero(comp.any(0))
+        if (side == "right" and cols.max() > 0.55 * n) or (side == "left" and cols.min() < 0.45 * n):
+            return True, None
+        if comp.sum() > 0.3 * n * n:
+            return True, None
+        return False, comp
+
+    lo, hi = -1, len(levels)  # levels[lo] does not leak (lo = -1: nothing tried), levels[hi] leaks
+    best: Optional[np.ndarray] = None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        leaked, comp = component(float(levels[mid]))
+        if leaked:
+            hi = mid
+        else:
+            lo = mid
+            if comp is not None:
+                best = comp
+    return best
+
+
+def segment_lungs(g: np.ndarray, min_area_frac: float = 0.02) -> dict[str, LungField]:
+    """Lung fields of a frontal chest on the working grid ``g`` (see module docstring).
+
+    Returns a dict with keys ``right``/``left`` for each field found with at least
+    ``min_area_frac`` of the image area.
+    """
+    n = g.shape[0]
+    gn = normalise_window(g)
+    q90 = float(np.quantile(gn, 0.9))
+    s = filters.gaussian(gn, sigma=2.0 * n / 256)
+    frame = np.zeros_like(s, dtype=bool)
+    b = max(2, int(0.02 * n))
+    frame[:b] = frame[-b:] = True
+    frame[:, :b] = frame[:, -b:] = True
+    centre = s[int(0.1 * n): int(0.9 * n), int(0.05 * n): int(0.95 * n)]
+    levels = np.quantile(centre, np.linspace(0.05, 0.8, 40))
+    out: dict[str, LungField] = {}
+    grow = max(1, round(n / 64))
+    outside = _outside(s, float(levels[4]), frame)
+    for side in _SIDES:
+        comp = _grow_lung(s, side, levels, frame, outside)
+        if comp is None:
+            continue
+        filled = ndi.binary_fill_holes(comp)
+        mask = ndi.distance_transform_edt(~filled) <= grow  # dilation by a disk of radius `grow`
+        area = float(mask.mean())
+        if area < min_area_frac:
+            continue
+        rows = np.flatnonzero(mask.any(1))
+        cols = np.flatnonzero(mask.any(0))
+        inner, outer = (int(cols.max()), int(cols.min())) if side == "right" else (int(cols.min()), int(cols.max()))
+        contrast = float(q90 - np.median(gn[mask]))
+        out[side] = LungField(side, mask, area, int(rows[0]), int(rows[-1]), inner, outer, contrast)
+    return out
+
+
+# --- heart, midline, CTR ---------------------------------------------------------------------
+
+def _row_edges(mask: np.ndarray, medial_max: bool) -> np.ndarray:
+    """Per row the medial edge column of a lung mask (NaN where the row is empty)."""
+    n = mask.shape[1]
+    cols = np.arange(n)
+    any_ = mask.any(1)
+    if medial_max:
+        e = np.where(mask, cols[None, :], -1).max(1).astype(float)
+    else:
+        e = np.where(mask, cols[None, :], n).min(1).astype(float)
+    e[~any_] = np.nan
+    return e
+
+
+def heart_and_midline(lungs: dict[str, LungField], n: int) -> tuple[Optional[np.ndarray], Optional[float], list[str]]:
+    """Heart-shadow mask and midline column from the two lung fields (None when not both)."""
+    notes: list[str] = []
+    if "right" not in lungs or "left" not in lungs:
+        return None, None, ["heart needs both lung fields"]
+    R, L = lungs["right"], lungs["left"]
+    re = _row_edges(R.mask, medial_max=True)
+    le = _row_edges(L.mask, medial_max=False)
+    top = max(R.top, L.top)
+    bottom = max(R.bottom, L.bottom)
+    h = bottom - top + 1
+    # Upper mediastinum (rows 15-40 % of the lung height): its centre is the midline, its
+    # width the reference for "the mediastinum widens here" (the heart's upper border).
+    up = np.arange(top + int(0.15 * h), top + int(0.40 * h))
+    both = up[~np.isnan(re[up]) & ~np.isnan(le[up])]
+    if both.size < 3:
+        return None, None, ["upper mediastinum not visible between the lungs"]
+    midline = float(np.median((re[both] + le[both]) / 2))
+    upper_gap = float(np.median(le[both] - re[both]))
+    # The heart spans the mediastinal gap from where it widens (its upper border) down to just
+    # above the shallower lung base (the medial edges there turn laterally along the diaphragm).
+    heart = np.zeros((n, n), dtype=bool)
+    stop = min(R.bottom, L.bottom) - int(0.08 * h)
+    start = None
+    for r in range(top + int(0.3 * h), stop + 1):
+        if np.isnan(re[r]) or np.isnan(le[r]):
+            continue
+        gap = le[r] - re[r]
+        if start is None and gap > 1.6 * upper_gap:
+            start = r
+        if start is not None and gap > 0:
+            heart[r, int(re[r]) + 1: int(le[r])] = True
+    if start is None:
+        notes.append("no widening of the mediastinum (heart shadow) found")
+        return None, midline, notes
+    return heart, midline, notes
+
+
+#: Scales of the two situs cues, from the spread of each on the 127 JSRT films (SCR masks):
+#: heart offset interquartile range ~0.06 of the thorax width, left/right lung area ratio ~0.08.
+SITUS_OFFSET_SCALE = 0.06
+SITUS_AREA_SCALE = 0.10
+
+
+SITUS_DENSITY_SCALE = 0.05
+
+
+def density_asymmetry(g: np.ndarray, lungs: dict[str, LungField]) -> float:
+    """Mean normalised density left minus right of the thorax centre over the lower lung half.
+
+    The band is a quarter of the thorax width on each side of the centre (outer lung edges); the
+    heart makes the patient's left side of that band denser. Antisymmetric under mirroring.
+    """
+    R, L = lungs["right"], lungs["left"]
+    s = filters.gaussian(normalise_window(g), sigma=3.0 * g.shape[0] / 256)
+    top, bot = max(R.top, L.top), min(R.bottom, L.bottom)
+    rows = slice(top + (bot - top) // 2, bot)
+    mid = int(round((R.outer + L.outer) / 2))
+    w = max(1, int(0.25 * (L.outer - R.outer)))
+    return float(s[rows, mid: mid + w].mean() - s[rows, max(0, mid - w): mid].mean())
+
+
+def situs_score(heart_offset: Optional[float], area_ratio: Optional[float],
+                density: Optional[float] = None) -> Optional[float]:
+    """Combined situs cue, positive when the heart lies to the patient's left (normal situs).
+
+    ``score = heart_offset / 0.06 + ln(1 / area_ratio) / 0.10 + density_asymmetry / 0.05``: the
+    heart shadow bulges further left of the midline than right, so the left lung field is smaller
+    and the lower left paramedian band denser. Mirroring the image negates every term exactly
+    (``ln`` makes the area term antisymmetric).
+    """
+    if area_ratio is None or area_ratio <= 0:
+        return None
+    s = float(np.log(1.0 / area_ratio)) / SITUS_AREA_SCALE
+    if density is not None:
+        s += density / SITUS_DENSITY_SCALE
+    if heart_offset is not None:
+        s += heart_offset / SITUS_OFFSET_SCALE
+    return s
+
+
+def analyse_chest(grey: np.ndarray, n: int = WORK) -> ChestGeometry:
+    """Compute :class:`ChestGeometry` of a frontal chest radiograph (grey [0, 1], bright = dense)."""
+    g = to_work(grey, n)
+    lungs = segment_lungs(g)
+    geo = ChestGeometry(n=n, lungs=lungs)
+    if geo.both_lungs:
+        R, L = lungs["right"], lungs["left"]
+        geo.thorax_width = float(L.outer - R.outer + 1)
+        heart, midline, notes = heart_and_midline(lungs, n)
+        geo.notes += notes
+        geo.midline = midline
+        if heart is not None and heart.any() and midline is not None:
+            geo.heart = heart
+            widths = heart.sum(1)
+            # robust maximum: the very widest rows are where the lung masks curve away along
+            # the diaphragm, not the heart border (on the 127 JSRT films, CTR vs SCR CTR: median
+            # |error| 0.066 and Pearson r 0.11 with the 75th percentile; 0.113 and -0.11 with the max)
+            geo.heart_width = float(np.quantile(widths[widths > 0], 0.75))
+            geo.ctr = geo.heart_width / geo.thorax_width
+            rows = np.flatnonzero(widths)
+            lo = rows[len(rows) // 3:]  # lower two thirds of the heart shadow
+            edges = [np.flatnonzero(heart[r]) for r in lo]
+            ext_left = float(np.median([e[-1] - midline for e in edges]))
+            ext_right = float(np.median([midline - e[0] for e in edges]))
+            geo.heart_offset = (ext_left - ext_right) / geo.thorax_width
+        geo.lung_area_ratio = L.area_frac / R.area_frac
+        geo.density_asymmetry = density_asymmetry(g, lungs)
+        geo.laterality = situs_score(geo.heart_offset, geo.lung_area_ratio, geo.density_asymmetry)
+    return geo
+
+
+def chest_geometry(image: object) -> ChestGeometry:
+    """Memoised :func:`analyse_chest` of a :class:`~anatscore.types.LoadedImage`."""
+    return image.memo("anatomy.chest.geometry", lambda: analyse_chest(image.grey))  # type: ignore[attr-defined]
+
+
+def reference_geometry(right_lung: np.ndarray, left_lung: np.ndarray, heart: np.ndarray) -> dict[str, float]:
+    """CTR, laterality and lung proportions from reference masks (e.g. SCR), same definitions.
+
+    CTR = max row width of the heart mask / (outer edge of left lung - outer edge of right lung).
+    """
+    rc = np.flatnonzero(right_lung.any(0))
+    lc = np.flatnonzero(left_lung.any(0))
+    thorax = float(lc.max() - rc.min() + 1)
+    hw = float(heart.sum(1).max())
+    hx = float(np.nonzero(heart)[1].mean())
+    mid = (rc.max() + lc.min()) / 2.0
+    return {"ctr": hw / thorax, "thorax_width": thorax, "heart_width": hw, "heart_offset": (hx - mid) / thorax}
+
+
+def chest_phantom(n: int = 512, seed: int = 0, heart_side: str = "left", lungs: tuple[bool, bool] = (True, True),
+                  noise: float = 0.02) -> np.ndarray:
+    """Synthetic frontal chest (grey [0, 1]) with known anatomy, for tests.
+
+    A bright elliptical thorax on a darker background, two dark elliptical lung fields (patient's
+    right on the image's left) and a dense heart ellipse in the lower mediastinum displaced to
+    ``heart_side``, which overlaps that lung's medial base (so that lung is smaller, as in life).
+    ``lungs = (right, left)`` switches each lung field off (an opacified hemithorax).
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64) / n
+    img = np.full((n, n), 0.15)
+    thorax = ((xx - 0.5) / 0.44) ** 2 + ((yy - 0.55) / 0.48) ** 2 <= 1
+    img[thorax] = 0.75
+    img[yy > 0.82] = 0.8  # abdomen below the diaphragm
+    for on, cx in zip(lungs, (0.31, 0.69)):
+        if on:
+            lung = ((xx - cx) / 0.15) ** 2 + ((yy - 0.45) / 0.31) ** 2 <= 1
+            img[lung] = 0.3 + 0.05 * np.sin(yy[lung] * 60)  # rib-like banding
+    hx = 0.56 if heart_side == "left" else 0.44
+    heart = ((xx - hx) / 0.15) ** 2 + ((yy - 0.66) / 0.13) ** 2 <= 1
+    img[heart] = 0.8
+    img[(np.abs(xx - 0.5) < 0.04) & (yy < 0.6)] = 0.85  # mediastinum / spine
+    img = ndi.gaussian_filter(img, 0.01 * n) + noise * rng.standard_normal((n, n))
+    return np.clip(img, 0, 1).astype(np.float32)

@@ -1,0 +1,115 @@
+"""Chest PA/AP checks on the weight-free geometry of :mod:`anatscore.anatomy.chest`.
+
+All read their ranges from the region record ``anatomy/regions/chest.json`` (measured on JSRT,
+see its ``source``) and share one :class:`~anatscore.anatomy.chest.ChestGeometry` per image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..anatomy.chest import ChestGeometry, chest_geometry
+from ..anatomy.expected import expected
+from ..types import CheckResult
+from . import CheckContext
+
+
+def _lung_evidence(geo: ChestGeometry) -> dict[str, Any]:
+    """Bounding boxes of the lung fields on the working grid, as fractions of the side."""
+    n = float(geo.n)
+    ev: dict[str, Any] = {"grid": geo.n}
+    for side, lf in geo.lungs.items():
+        c0, c1 = sorted((lf.inner, lf.outer))
+        ev[f"{side}_lung_box"] = [lf.top / n, c0 / n, lf.bottom / n, c1 / n]
+    return ev
+
+
+def lung_fields(image: Any, ctx: CheckContext) -> CheckResult:
+    """``chest.lung_fields``: two lung fields, one each side, each of plausible size.
+
+    Value: number of lung fields found (0-2). Fails when fewer than two are found, a field's
+    area fraction is outside the record's ``lung_area_frac`` range, or a field is not dark enough
+    to be aerated lung (``lung_contrast``: 90th percentile of the film minus the field's median).
+    """
+    name = "chest.lung_fields"
+    rec = expected("chest")
+    geo = chest_geometry(image)
+    n = len(geo.lungs)
+    missing = [s for s in ("right", "left") if s not in geo.lungs]
+    if missing:
+        return CheckResult.judge(name, float(n), False,
+                                 f"expected {rec['lung_fields'].describe()} lung fields, found {n} "
+                                 f"(no {' or '.join(missing)} lung field)", evidence=_lung_evidence(geo))
+    bad = [f"{s} lung field covers {lf.area_frac:.1%} of the image (expected {rec['lung_area_frac'].describe()})"
+           for s, lf in geo.lungs.items() if not rec["lung_area_frac"].contains(lf.area_frac)]
+    bad += [f"{s} lung field is not aerated (contrast {lf.contrast:.2f} to dense tissue, expected "
+            f"{rec['lung_contrast'].describe()})"
+            for s, lf in geo.lungs.items() if not rec["lung_contrast"].contains(lf.contrast)]
+    areas = {f"{s}_area_frac": round(lf.area_frac, 4) for s, lf in geo.lungs.items()}
+    areas.update({f"{s}_contrast": round(lf.contrast, 3) for s, lf in geo.lungs.items()})
+    if bad:
+        return CheckResult.judge(name, 2.0, False, "; ".join(bad), evidence=_lung_evidence(geo), **areas)
+    return CheckResult.judge(name, 2.0, True, "two lung fields of plausible size", evidence=_lung_evidence(geo), **areas)
+
+
+def heart_laterality(image: Any, ctx: CheckContext) -> CheckResult:
+    """``chest.heart_laterality``: the heart shadow lies to the patient's left (situs solitus).
+
+    Value: the situs score of :func:`anatscore.anatomy.chest.situs_score` (> 0 = left). Assumes
+    standard display (patient's right on the image's left); a mirrored chest fails.
+    """
+    name = "chest.heart_laterality"
+    geo = chest_geometry(image)
+    if geo.laterality is None:
+        return CheckResult.na(name, "heart laterality needs two lung fields")
+    rng = expected("chest")["situs_score"]
+    extra = {"heart_offset": geo.heart_offset, "lung_area_ratio": geo.lung_area_ratio,
+             "density_asymmetry": geo.density_asymmetry}
+    if rng.contains(geo.laterality):
+        return CheckResult.judge(name, geo.laterality, True,
+                                 f"heart shadow to the patient's left (situs score {geo.laterality:+.2f})", **extra)
+    return CheckResult.judge(name, geo.laterality, False,
+                             f"heart shadow to the patient's right (situs score {geo.laterality:+.2f}): "
+                             "mirrored image or dextrocardia", **extra)
+
+
+def ctr(image: Any, ctx: CheckContext) -> CheckResult:
+    """``chest.ctr``: cardiothoracic ratio (max heart width / max thoracic width) in range.
+
+    The range is wide on purpose: the weight-free CTR agrees only loosely with SCR (see README),
+    so this flags gross failures (no heart shadow, heart filling the chest), not cardiomegaly.
+    """
+    name = "chest.ctr"
+    geo = chest_geometry(image)
+    if not geo.both_lungs:
+        return CheckResult.na(name, "CTR needs two lung fields")
+    if geo.ctr is None:
+        return CheckResult.judge(name, None, False, "no heart shadow between the lung fields")
+    rng = expected("chest")["ctr"]
+    ok = rng.contains(geo.ctr)
+    return CheckResult.judge(name, geo.ctr, ok, f"CTR {geo.ctr:.2f} ({'within' if ok else 'outside'} {rng.describe()})",
+                             heart_width=geo.heart_width, thorax_width=geo.thorax_width)
+
+
+def symmetry(image: Any, ctx: CheckContext) -> CheckResult:
+    """``chest.symmetry``: left/right lung fields of comparable area and height.
+
+    Value: left/right area ratio. Fails when the area or height ratio leaves the record's range.
+    """
+    name = "chest.symmetry"
+    geo = chest_geometry(image)
+    if not geo.both_lungs:
+        return CheckResult.na(name, "symmetry needs two lung fields")
+    rec = expected("chest")
+    R, L = geo.lungs["right"], geo.lungs["left"]
+    ar = L.area_frac / R.area_frac
+    hr = L.height / R.height
+    bad = []
+    if not rec["lung_area_ratio"].contains(ar):
+        bad.append(f"left/right lung area ratio {ar:.2f} outside {rec['lung_area_ratio'].describe()}")
+    if not rec["lung_height_ratio"].contains(hr):
+        bad.append(f"left/right lung height ratio {hr:.2f} outside {rec['lung_height_ratio'].describe()}")
+    if bad:
+        return CheckResult.judge(name, ar, False, "; ".join(bad), height_ratio=hr)
+    return CheckResult.judge(name, ar, True, f"lung fields symmetric (area ratio {ar:.2f}, height ratio {hr:.2f})",
+                             height_ratio=hr)

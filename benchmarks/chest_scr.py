@@ -1,0 +1,113 @@
+"""Agreement of the weight-free chest geometry with the JSRT SCR masks, and the measured ranges.
+
+Usage::
+
+    PYTHONPATH=. python benchmarks/chest_scr.py [--data ../shared/data] [--step 1]
+
+Prints, over the JSRT films (every ``--step``-th): Dice of the lung and heart masks against SCR,
+situs agreement (score > 0) on the films and on their mirror images, CTR against the CTR computed
+from the SCR masks with the same definition, and the quantiles of every quantity the region
+record ``anatscore/anatomy/regions/chest.json`` bounds (the ranges there come from this output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from anatscore.anatomy.chest import WORK, analyse_chest, reference_geometry, to_work  # noqa: E402
+
+
+def jsrt_dir(data: Path) -> Path:
+    return data / "real" / "xray" / "chest" / "jsrt_scr"
+
+
+def load_grey(path: Path) -> np.ndarray:
+    """8-bit PNG -> float32 [0, 1] (the same as anatscore.io.loading for these files)."""
+    return np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255.0
+
+
+def load_mask(path: Path, n: int = WORK) -> np.ndarray:
+    return to_work(load_grey(path), n) > 0.5
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice = 2|A n B| / (|A| + |B|)."""
+    return float(2 * (a & b).sum() / max(1, a.sum() + b.sum()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--step", type=int, default=1, help="use every N-th film")
+    args = ap.parse_args(argv)
+    d = jsrt_dir(args.data)
+    if not d.is_dir():
+        print(f"JSRT folder {d} absent", file=sys.stderr)
+        return 2
+    names = sorted(p.name for p in (d / "images").glob("*.png"))[:: args.step]
+    rows = []
+    t_an = 0.0
+    for nm in names:
+        g = load_grey(d / "images" / nm)
+        R, L, H = (load_mask(d / "masks" / k / nm) for k in ("right_lung", "left_lung", "heart"))
+        t1 = time.perf_counter()
+        geo = analyse_chest(g)
+        mir = analyse_chest(g[:, ::-1])
+        t_an += time.perf_counter() - t1
+        ref = reference_geometry(R, L, H)
+        z = np.zeros_like(R)
+        lr = geo.lungs.get("right")
+        ll = geo.lungs.get("left")
+        rows.append({
+            "dice_right": dice(lr.mask if lr else z, R),
+            "dice_left": dice(ll.mask if ll else z, L),
+            "dice_heart": dice(geo.heart if geo.heart is not None else z, H),
+            "both": geo.both_lungs,
+            "situs": geo.laterality if geo.laterality is not None else np.nan,
+            "situs_mirrored": mir.laterality if mir.laterality is not None else np.nan,
+            "ctr": geo.ctr if geo.ctr is not None else np.nan,
+            "ctr_scr": ref["ctr"],
+            "area_right": lr.area_frac if lr else np.nan,
+            "area_left": ll.area_frac if ll else np.nan,
+            "area_ratio": geo.lung_area_ratio if geo.lung_area_ratio is not None else np.nan,
+            "height_ratio": (ll.height / lr.height) if (lr and ll) else np.nan,
+            "aspect_right": (lr.height / lr.width) if lr else np.nan,
+            "aspect_left": (ll.height / ll.width) if ll else np.nan,
+            "contrast": min(lr.contrast if lr else np.inf, ll.contrast if ll else np.inf),
+        })
+    dt = t_an / max(1, len(names)) / 2
+    col = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
+    print(f"JSRT films: {len(names)} (every {args.step}-th of {d}); {dt * 1000:.0f} ms per 1024² film (analyse_chest alone)")
+    print("\nAgreement with SCR masks (working grid 256x256)")
+    for k in ("dice_right", "dice_left", "dice_heart"):
+        v = col[k]
+        print(f"  {k:<12} mean {v.mean():.3f}  median {np.median(v):.3f}  p10 {np.quantile(v, 0.1):.3f}  "
+              f"< 0.7: {(v < 0.7).sum()}/{len(v)}")
+    print(f"  both lung fields found: {int(col['both'].sum())}/{len(names)}")
+    s, m = col["situs"], col["situs_mirrored"]
+    print(f"  situs (heart left of midline) correct: {(s > 0).sum()}/{len(s)} films; "
+          f"mirrored films flagged: {(m < 0).sum()}/{len(m)} (undecided {np.isnan(m).sum()})")
+    c, cs = col["ctr"], col["ctr_scr"]
+    ok = ~np.isnan(c)
+    print(f"  CTR: estimated on {ok.sum()}/{len(c)}; |CTR - CTR_SCR| median {np.median(np.abs(c[ok] - cs[ok])):.3f}, "
+          f"Pearson r {np.corrcoef(c[ok], cs[ok])[0, 1]:.2f}; CTR_SCR range {cs.min():.3f}..{cs.max():.3f}")
+    print("\nMeasured quantiles (estimator on real films)  q0.005  q0.01  q0.05  q0.50  q0.95  q0.99  q0.995  mean  sd")
+    for k in ("area_right", "area_left", "area_ratio", "height_ratio", "aspect_right", "aspect_left", "ctr", "situs",
+              "contrast"):
+        v = col[k][np.isfinite(col[k])]
+        q = np.quantile(v, [0.005, 0.01, 0.05, 0.5, 0.95, 0.99, 0.995])
+        print(f"  {k:<13} " + "  ".join(f"{x:.3f}" for x in q) + f"  {v.mean():.3f}  {v.std():.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
