@@ -27,7 +27,8 @@ def test_evaluate_json_summary_and_exit_0_despite_failed_loads(fakes, tmp_path: 
     assert rc == 0
     doc = json.loads(out)
     assert doc["counts"]["scored"] == 3 and doc["counts"]["failed"] == 1
-    assert doc["checks"]["load"] == {"rows": 4, "judged": 4, "passed": 3, "failed": 1, "pass_rate": 0.75}
+    assert doc["checks"]["load"] == {"rows": 4, "judged": 4, "passed": 3, "failed": 1, "pass_rate": 0.75,
+                                     "not_applicable_reason": ""}
     assert doc["checks"]["fake.boom"]["judged"] == 0
     assert doc["report"].endswith("report.html") and Path(doc["report"]).is_file()
     # the summary line: stderr with --json

@@ -116,7 +116,9 @@ def test_no_verdict_images_are_counted_and_explained(monkeypatch, tmp_path: Path
     assert main(["evaluate", str(tmp_path / "in"), "--out", str(tmp_path / "run"), "--json",
                  "--checks", "fake.hand_only"]) == 0
     out, err = capsys.readouterr()
-    assert json.loads(out)["images_without_verdict"] == 2
+    doc = json.loads(out)
+    assert doc["images_without_verdict"] == 2
+    assert doc["checks"]["fake.hand_only"]["not_applicable_reason"].startswith("applies to region hand")
     assert "2 scored (0 with a failed check, 2 with no check that applied)" in err
     assert "no check applied to 2 of 2 scored images" in err
 

@@ -47,14 +47,18 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 def summary(result: Any) -> dict[str, Any]:
     """The ``--json`` document: counts, run folder, per-check pass rates."""
+    from ..export import not_applicable_reasons
+
     checks = result.checks
+    why_na = not_applicable_reasons(checks)
     rates: dict[str, Any] = {}
     for name, grp in checks.groupby("check", sort=False):
         judged = grp["passed"].map(lambda v: v is not None)
         passed = int(grp["passed"].map(lambda v: v is True).sum())
         n = int(judged.sum())
         rates[str(name)] = {"rows": int(len(grp)), "judged": n, "passed": passed, "failed": n - passed,
-                            "pass_rate": (passed / n) if n else None}
+                            "pass_rate": (passed / n) if n else None,
+                            "not_applicable_reason": why_na.get(str(name), "")}
     images = result.images
     flagged = int((images["n_failed"] > 0).sum()) if "n_failed" in images else 0
     no_verdict = 0
