@@ -34,7 +34,8 @@ import numpy as np
 from . import __version__
 from .checks import CheckContext, applies
 from .config import EvalConfig
-from .export import export_run, write_run_json
+from .export import export_run, refusal_summary, write_run_json
+from .refusals import counts as refusal_counts
 from .registry import check_spec, resolve
 from .runner import Item, Runner, RunStats
 from .store import LOAD_FAILED, LOAD_OK, LOAD_REFUSED, RunStore
@@ -164,6 +165,32 @@ def _normalised_meta(meta: ImageMeta, fields: Mapping[str, Any]) -> ImageMeta:
     return meta
 
 
+#: Image fields that ``evaluate(folder, region=...)`` / ``--set`` may give for a whole folder.
+DEFAULT_FIELDS: tuple[str, ...] = ("modality", "region", "view", "task", "prompt", "backend", "seed")
+
+
+def field_defaults(fields: Mapping[str, Any]) -> dict[str, str]:
+    """Validated, normalised folder-wide metadata (``{"region": "Knee"}`` -> ``{"region": "knee"}``).
+
+    Raises:
+        ValueError: a field outside :data:`DEFAULT_FIELDS` or an unknown vocabulary value.
+    """
+    bad = sorted(set(fields) - set(DEFAULT_FIELDS))
+    if bad:
+        raise ValueError(f"cannot set {', '.join(bad)} for every image; settable fields: {', '.join(DEFAULT_FIELDS)}")
+    meta = _normalised_meta(ImageMeta(image_id="", path=""), {k: v for k, v in fields.items() if v is not None})
+    return {k: str(getattr(meta, k)) for k in fields if fields[k] is not None}
+
+
+def apply_defaults(meta: ImageMeta, defaults: Mapping[str, str]) -> None:
+    """Fill the fields ``meta`` leaves empty from ``defaults`` (recorded as ``inferred[f] = "set"``):
+    a manifest row, sidecar or PNG text always wins over the folder-wide value."""
+    for key, value in defaults.items():
+        if value and not getattr(meta, key, ""):
+            setattr(meta, key, value)
+            meta.inferred[key] = "set"
+
+
 def _rows(manifest: Any) -> list[dict[str, Any]]:
     if manifest is None:
         return []
@@ -217,6 +244,8 @@ def folder_items(root: Path, config: EvalConfig, manifest: Any = None) -> list[I
     seen: set[str] = set()
     items: list[Item] = []
     for m in metas:
+        if not m.refused and not m.extra.get("load_error"):
+            apply_defaults(m, config.defaults)
         if m.image_id in seen:  # image_id is the store's key: score the first, say why not the rest
             log.warning("two inputs share image_id %r; the first is scored, the other skipped", m.image_id)
             continue
@@ -288,6 +317,7 @@ def evaluate(
     workers: Optional[int] = None,
     batch_size: Optional[int] = None,
     device: Optional[str] = None,
+    options: Optional[Mapping[str, Mapping[str, Any]]] = None,
     progress: bool = False,
     **fields: Any,
 ) -> EvalResult:
@@ -297,8 +327,10 @@ def evaluate(
         path_or_images: a folder, or arrays / PIL images (a sequence or ``{image_id: image}``);
             may be None with ``resume`` (the run's own input folder is used).
         manifest: for in-memory images, a DataFrame / list of dicts with one row per image
-            (``region``, ``modality``, ``view``, ``task``, ``prompt``, ``backend``...). Folders
-            carry their manifest as ``manifest.csv``/``manifest.jsonl`` inside the folder.
+            (``region``, ``modality``, ``view``, ``task``, ``prompt``, ``backend``...). For a
+            folder (default: its own ``manifest.csv``/``manifest.jsonl``), a manifest file
+            elsewhere (paths relative to the folder; recorded in run.json as ``manifest_file``
+            and reused on resume), a DataFrame or a list of dicts.
         checks: glob patterns of check names (default: every registered check).
         reference: a reference set of real images for set-level metrics.
         out: run folder to create (must not exist or be empty); None keeps the run in memory.
@@ -307,8 +339,13 @@ def evaluate(
         db: a SQLite file shared by several runs (default: ``anatscore.sqlite`` in ``out``).
         resume: a run folder to finish (a run interrupted at any point, ``kill -9`` included):
             images already committed are kept, the rest are scored, the files re-exported.
+        options: per-check options ``{namespace: {key: value}}`` (see :mod:`anatscore.options`),
+            merged key by key over ``config.options``; like ``checks``, they cannot change on resume.
         progress: tqdm progress bar on stderr (when stderr is a terminal).
-        **fields: metadata applied to every in-memory image (e.g. ``region="hand"``).
+        **fields: metadata for every image (e.g. ``region="hand"``): set on in-memory images
+            (their ``manifest`` rows win), and for a folder filling what an image's manifest row,
+            sidecar or PNG text leaves empty (``inferred[field] = "set"``); kept in
+            ``config.defaults``, fixed on resume.
 
     Raises:
         RunExistsError: ``out`` already holds files (use ``resume`` or another folder).
@@ -321,6 +358,13 @@ def evaluate(
     overrides = {k: v for k, v in dict(checks=None if checks is None else tuple(checks), reference=reference,
                                        workers=workers, batch_size=batch_size, device=device).items()
                  if v is not None}
+    if fields and (path_or_images is None or isinstance(path_or_images, (str, Path))):
+        overrides["defaults"] = field_defaults(fields)  # in-memory images get them in memory_items
+    if options is not None:
+        merged = {ns: dict(kv) for ns, kv in (config.options if config is not None else {}).items()}
+        for ns, kv in options.items():
+            merged.setdefault(ns, {}).update(kv)
+        overrides["options"] = merged
     if resume is not None:
         run_dir: Optional[Path] = Path(resume)
         prev = _read_run_json(run_dir)
@@ -336,6 +380,12 @@ def evaluate(
             raise ResumeError(f"cannot change {', '.join(sorted(changed))} when resuming run {run_dir}")
         cfg = dataclasses.replace(base, **keep)
         input_dir = prev.get("input_dir", "")
+        prev_manifest = str(prev.get("manifest_file") or "")
+        if manifest is None and prev_manifest:
+            manifest = prev_manifest  # the remaining images get the same manifest as the first ones
+        elif isinstance(manifest, (str, Path)) and str(Path(manifest).resolve()) != prev_manifest:
+            raise ResumeError(f"run {run_dir} read manifest {prev_manifest or '(the one in its folder)'}, "
+                              f"not {manifest}")
         if path_or_images is None:
             if not input_dir:
                 raise ResumeError(f"run {run_dir} scored in-memory images; pass the same images to resume it")
@@ -379,7 +429,9 @@ def evaluate(
 
         if not torch.cuda.is_available():
             raise ValueError("--device cuda was requested but torch sees no CUDA device (use --device auto or cpu)")
+    manifest_file = str(Path(manifest).resolve()) if isinstance(manifest, (str, Path)) and not in_memory else ""
     manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, "", "running", invocations, {})
+    manifest_doc["manifest_file"] = manifest_file
     if run_dir is not None:
         # run.json first: from here on, whatever kills the process, --resume can find the run
         if resume is None and not run_dir.exists():
@@ -421,17 +473,22 @@ def evaluate(
         store.save_metrics(metrics_doc)
         stats.timings["metrics"] += time.perf_counter() - t0
 
-        finished = _now()
-        invocations.append(_invocation(stats, started_at=finished, wall=time.perf_counter() - t_start))
-        manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, finished, "finished",
-                                 invocations, runner.ctx.weights_used, store, runner, metrics_doc)
-        store.finish_run(finished, "finished", manifest_doc)
         t0 = time.perf_counter()
         headline = [s.name for s in runner.specs if s.headline]
         checks_df = store.checks_frame()
         images_df = store.images_frame(headline)
+        refusal_rows = refusal_summary(images_df)
+        t_frames = time.perf_counter() - t0
+        finished = _now()
+        invocations.append(_invocation(stats, started_at=finished, wall=time.perf_counter() - t_start))
+        manifest_doc = _manifest(run_id, cfg, input_dir, run_dir, db_path, started, finished, "finished",
+                                 invocations, runner.ctx.weights_used, store, runner, metrics_doc)
+        manifest_doc["manifest_file"] = manifest_file
+        manifest_doc["refusals"] = refusal_counts(refusal_rows)
+        store.finish_run(finished, "finished", manifest_doc)
+        t0 = time.perf_counter() - t_frames  # the export stage counts reading the frames back
         if run_dir is not None:
-            export_run(store, run_dir, checks_df, images_df, headline, manifest_doc, metrics_doc)
+            export_run(store, run_dir, checks_df, images_df, headline, manifest_doc, metrics_doc, refusal_rows)
         stats.timings["export"] = time.perf_counter() - t0
         stats.timings["total"] = time.perf_counter() - t_start
         return EvalResult(images=images_df, checks=checks_df, metrics=metrics_doc, manifest=manifest_doc,

@@ -22,6 +22,9 @@ class EvalConfig:
         dicom_frames: ``first`` (one record per file) or ``all`` (one record per frame).
         seed: seed for anything random (bootstrap CIs, subsets).
         options: per-check options by check name (thresholds, model names), kept as plain data.
+        defaults: image metadata (``modality``, ``region``, ``view``, ``task``, ``prompt``,
+            ``backend``, ``seed``) for every image of a folder that does not carry its own value
+            (``evaluate --set region=knee``); vocabulary values normalised.
     """
 
     checks: tuple[str, ...] = ()
@@ -34,6 +37,7 @@ class EvalConfig:
     dicom_frames: str = "first"
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form for ``run.json``."""

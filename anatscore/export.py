@@ -5,7 +5,8 @@
                  one column per headline check, n_checks, n_failed, failed_checks
 ``metrics.json`` set-level metrics (``RunMetrics.result()``)
 ``run.json``     the run manifest (versions, device, resolved config, weights, counts, times)
-``report.html``  self-contained human report: counts, per-check pass rates, failing images
+``refusals.csv`` refused generations per backend and prompt category (:mod:`anatscore.refusals`)
+``report.html``  self-contained human report: counts, per-check pass rates, refusals, failing images
 
 ``passed`` is written ``true`` / ``false`` / empty (not applicable). Every file is written to a
 temporary name and renamed, so a killed export never leaves a half-written file behind.
@@ -20,9 +21,10 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from . import refusals as refusal_stats
 from .store import RunStore, dumps
 
-RUN_FILES = ("checks.csv", "images.csv", "metrics.json", "run.json", "report.html")
+RUN_FILES = ("checks.csv", "images.csv", "metrics.json", "refusals.csv", "run.json", "report.html")
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -40,12 +42,16 @@ def write_run_json(run_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 def export_run(store: RunStore, run_dir: Path, checks: Any, images: Any, headline: Iterable[str],
-               manifest: dict[str, Any], metrics: dict[str, Any]) -> None:
+               manifest: dict[str, Any], metrics: dict[str, Any],
+               refusals: Optional[list[dict[str, Any]]] = None) -> None:
     """Write every file of :data:`RUN_FILES` into ``run_dir``.
 
     ``checks`` and ``images`` are :meth:`RunStore.checks_frame` / :meth:`RunStore.images_frame`
-    (passed in so a caller that also returns them reads the database once).
+    (passed in so a caller that also returns them reads the database once); ``refusals`` the
+    :func:`anatscore.refusals.summarise` rows of ``images`` (computed here when None).
     """
+    if refusals is None:
+        refusals = refusal_summary(images)
     run_dir.mkdir(parents=True, exist_ok=True)
     out = checks.copy()
     out["passed"] = out["passed"].map(_tf)
@@ -55,8 +61,34 @@ def export_run(store: RunStore, run_dir: Path, checks: Any, images: Any, headlin
         img[name] = img[name].map(_tf)
     _atomic_write(run_dir / "images.csv", img.to_csv(index=False))
     _atomic_write(run_dir / "metrics.json", json.dumps(json.loads(dumps(metrics)), indent=2) + "\n")
+    _atomic_write(run_dir / "refusals.csv", refusal_stats.to_csv(refusals))
     write_run_json(run_dir, manifest)
-    _atomic_write(run_dir / "report.html", render_report(store, checks, manifest, images, metrics))
+    _atomic_write(run_dir / "report.html", render_report(store, checks, manifest, images, metrics, refusals))
+
+
+def refusal_summary(images: Any) -> list[dict[str, Any]]:
+    """:func:`anatscore.refusals.summarise` over a run's images frame (every record is one
+    generation attempt; refused ones have ``refused`` true)."""
+    if images is None or len(images) == 0:
+        return []
+    return refusal_stats.summarise(images[["prompt", "backend", "refused"]].to_dict("records"))
+
+
+def refusals_section(rows: Optional[list[dict[str, Any]]]) -> str:
+    """HTML for the refusal table; empty when nothing in the run was refused."""
+    if not rows or not any(r["refused"] for r in rows):
+        return ""
+    body = [[r["backend"] or "(none)", r["category"], f"{r['refused']} / {r['attempts']}",
+             _fmt_rate(r["refusal_rate"]), f"{r['prompts_refused']} / {r['prompts']}",
+             ", ".join(f"{k} x{v}" for k, v in r["refused_terms"].items()),
+             " | ".join(r["examples"])] for r in rows]
+    return ("<h2>Refused generations</h2><p>Manifest rows with <code>refused=true</code> (the backend's "
+            "content filter declined; not scored, not failures), per backend and prompt category "
+            "(<code>all</code> = every attempt of that backend; a prompt can fall in several "
+            "categories). Attempts = manifest rows; prompts = distinct prompt texts, refused when any "
+            "attempt was. Also in <code>refusals.csv</code>.</p>"
+            + _table(body, ["backend", "category", "refused / attempts", "rate", "prompts refused",
+                            "refused terms", "examples"]))
 
 
 def _fmt_rate(v: Any) -> str:
@@ -121,15 +153,46 @@ def metrics_section(metrics: Optional[dict[str, Any]]) -> str:
             + _table(rows, fields + names) + (f"<ul>{extra}</ul>" if extra else ""))
 
 
+def not_applicable_reasons(checks: Any) -> dict[str, str]:
+    """Per check, the most frequent reason among its not-applicable rows with its count
+    (``"applies to region hand, image is knee (98 rows)"``); weight hints are cut at the cache path."""
+    na = checks[checks["passed"].map(lambda v: v is None).astype(bool)
+                & ~checks["reason"].astype(str).str.startswith("check error:")]
+    out: dict[str, str] = {}
+    for name, grp in na.groupby("check", sort=False):
+        counts = grp["reason"].astype(str).value_counts()
+        reason, n = str(counts.index[0]), int(counts.iloc[0])
+        short = reason.split(" (cache:")[0].split("; run `")[0]
+        short = short if len(short) <= 140 else short[:137] + "..."
+        out[str(name)] = f"{short} ({n} rows)" if n < len(grp) else short
+    return out
+
+
+def run_settings(cfg: dict[str, Any]) -> str:
+    """HTML lines for the settings that change what is measured: --set metadata and --option values."""
+    esc = html.escape
+    parts = []
+    if cfg.get("defaults"):
+        parts.append("metadata set for images without their own (<code>--set</code>): "
+                     + ", ".join(f"<code>{esc(k)}={esc(str(v))}</code>" for k, v in cfg["defaults"].items()))
+    opts = [f"<code>{esc(ns)}.{esc(k)}={esc(json.dumps(v))}</code>"
+            for ns, kv in (cfg.get("options") or {}).items() if isinstance(kv, dict) for k, v in kv.items()]
+    if opts:
+        parts.append("check options (<code>--option</code>): " + ", ".join(opts))
+    return "".join(f"<p>{p}.</p>" for p in parts)
+
+
 def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images: Any = None,
-                  metrics: Optional[dict[str, Any]] = None) -> str:
+                  metrics: Optional[dict[str, Any]] = None,
+                  refusals: Optional[list[dict[str, Any]]] = None) -> str:
     """A self-contained HTML report (no scripts, no external resources; thumbnails inline)."""
     esc = html.escape
     counts = manifest.get("counts", {})
     rates = store.pass_rates().fillna({"passed": 0, "failed": 0, "not_applicable": 0, "errors": 0})
+    why_na = not_applicable_reasons(checks)
     rate_rows = [
         [r["check"], int(r["n"]), int(r["passed"]), int(r["failed"]), int(r["not_applicable"]), int(r["errors"]),
-         _fmt_rate(r["pass_rate"])]
+         _fmt_rate(r["pass_rate"]), why_na.get(r["check"], "")]
         for _, r in rates.iterrows()
     ]
     by_backend = ""
@@ -154,6 +217,7 @@ def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images
     cfg = manifest.get("config", {})
     dev = manifest.get("device", {})
     device = dev.get("resolved") or dev.get("requested", "") if isinstance(dev, dict) else dev
+    settings = run_settings(cfg)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>anatscore run {esc(str(manifest.get('run_id', '')))}</title>
 <style>
@@ -167,18 +231,22 @@ img {{ max-width: 128px; max-height: 128px; }}
 <p>Input: <code>{esc(str(manifest.get('input_dir', '')))}</code>; started {esc(str(manifest.get('started', '')))},
 finished {esc(str(manifest.get('finished', '')))}; anatscore {esc(str(manifest.get('anatscore_version', '')))};
 device {esc(str(device))}; checks selected: {esc(', '.join(cfg.get('checks', [])) or 'all')}.</p>
-<h2>Summary</h2>{_table(summary, ['images', 'count'])}
+{settings}
+<h2>Summary</h2>{_table(summary, ['', 'count'])}
 <h2>Pass rates per check</h2>
 <p>pass rate = passed / (passed + failed); not-applicable rows and check errors are excluded.</p>
-{_table(rate_rows, ['check', 'rows', 'passed', 'failed', 'not applicable', 'errors', 'pass rate'])}
+{_table(rate_rows, ['check', 'rows', 'passed', 'failed', 'not applicable', 'errors', 'pass rate',
+                    'most common reason not applicable'])}
 {by_backend}
+{refusals_section(refusals)}
 {metrics_section(metrics)}
 <h2>Failing images ({len(fail_rows)} images, {len(failing)} failed checks)</h2>
 {_table(fail_rows, ['', 'path', 'failed checks'], raw_cols=(0, 1, 2)) if fail_rows else '<p>none</p>'}
 <h2>Check errors ({len(err_rows)})</h2>
 <p>A check error is an anatscore bug, not a property of the image; see the log for tracebacks.</p>
 {_table(err_rows, ['path', 'check', 'reason']) if err_rows else '<p>none</p>'}
-<p>Full tables: <code>checks.csv</code>, <code>images.csv</code>; set-level metrics: <code>metrics.json</code>;
+<p>Full tables: <code>checks.csv</code>, <code>images.csv</code>, <code>refusals.csv</code>;
+set-level metrics: <code>metrics.json</code>;
 manifest: <code>run.json</code>.</p>
 </body></html>
 """

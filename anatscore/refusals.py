@@ -6,7 +6,8 @@ scored as images. They are counted here by prompt category (category phrases are
 of prompt its content filter blocks, e.g. "haemorrhage: 7 of 8 attempts refused".
 
 Rates are over *attempts* (one manifest row = one generation attempt) and, separately, over
-*unique prompts* (a prompt counts as refused when any of its attempts was).
+*unique prompts* (a prompt counts as refused when any of its attempts was; rows without a prompt
+are attempts but no prompt).
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def summarise(metas: Iterable[ImageMeta | Mapping[str, Any]], by_backend: bool =
         by_prompt: dict[str, bool] = {}
         terms: dict[str, int] = defaultdict(int)
         for prompt, refused, phrases in items:
-            by_prompt[prompt] = by_prompt.get(prompt, False) or refused
+            if prompt:  # attempts without a prompt count as attempts, not as a (shared) empty prompt
+                by_prompt[prompt] = by_prompt.get(prompt, False) or refused
             if refused:
                 for p in phrases:
                     terms[p] += 1
@@ -130,3 +132,29 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         lines.append(f"{r['backend'] or '-':<16} {r['category']:<16} {r['refused']:>4}/{r['attempts']:<4} "
                      f"{r['refusal_rate']:>6.0%}  {terms}")
     return "\n".join(lines)
+
+
+#: Columns of ``refusals.csv`` (dict / list cells are JSON).
+CSV_COLUMNS: tuple[str, ...] = ("backend", "category", "attempts", "refused", "refusal_rate", "prompts",
+                                "prompts_refused", "prompt_refusal_rate", "refused_terms", "examples")
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """:func:`summarise` rows as CSV text (header only when there are none)."""
+    import csv
+    import io
+    import json
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in rows:
+        w.writerow([json.dumps(r[c], ensure_ascii=False) if isinstance(r[c], (dict, list))
+                    else (f"{r[c]:.4f}" if isinstance(r[c], float) else r[c]) for c in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+def counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The numeric part of :func:`summarise` rows (for run.json and the ``--json`` summary)."""
+    keep = ("backend", "category", "attempts", "refused", "refusal_rate", "prompts", "prompts_refused")
+    return [{k: (round(r[k], 4) if isinstance(r[k], float) else r[k]) for k in keep} for r in rows]

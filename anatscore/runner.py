@@ -221,6 +221,7 @@ class Runner:
 
         # WeightsError (an unknown or broken record) is the base of WeightsMissingError when present
         errors = getattr(weights, "WeightsError", weights.WeightsMissingError)
+        by_reason: dict[str, list[str]] = {}  # one log line per missing weight, not one per check
         for chk in self.checks:
             for name in chk.spec.weights():
                 try:
@@ -230,8 +231,11 @@ class Runner:
                 except errors as exc:
                     chk.unavailable = f"weights unavailable: {exc}"
                 if chk.unavailable:
-                    log.warning("check %s will be not applicable: %s", chk.spec.name, chk.unavailable)
+                    by_reason.setdefault(chk.unavailable, []).append(chk.spec.name)
                     break
+        for reason, names in by_reason.items():
+            log.warning("%s %s will be not applicable: %s", "check" if len(names) == 1 else "checks",
+                        ", ".join(names), reason)
 
     # -- decoding -----------------------------------------------------------------------------
     def _decode(self, item: Item) -> tuple[Optional[LoadedImage], str]:

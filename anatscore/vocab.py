@@ -98,6 +98,19 @@ def normalise(kind: str, value: str | None) -> str:
     raise ValueError(f"unknown {kind} {value!r}; expected one of: {', '.join(canon)}")
 
 
+def phrases(kind: str) -> dict[str, list[str]]:
+    """Canonical name -> every accepted spelling (the name with spaces, then its synonyms), for
+    finding vocabulary words in free text.
+
+    >>> phrases("region")["leg"]
+    ['leg', 'tibia', 'fibula', 'lower leg', 'tibia/fibula']
+    """
+    out = {name: [name.replace("_", " ")] for name in _CANON[kind]}
+    for syn, name in _SYNONYMS[kind].items():
+        out[name].append(syn)
+    return out
+
+
 def spine_region(region: str) -> bool:
     """True for ``spine`` and its segment-level names."""
     return region.endswith("spine")

@@ -53,7 +53,8 @@ def mean(image: LoadedImage, ctx: Any) -> CheckResult:
 
     THREADS.add(threading.current_thread().name)
     m = float(image.grey.mean())
-    return CheckResult.judge("fake.mean", m, m < 0.5, f"mean grey {m:.3f}")
+    limit = float(ctx.config.option("fake.mean", "max", 0.5))
+    return CheckResult.judge("fake.mean", m, m < limit, f"mean grey {m:.3f}")
 
 
 def hand_only(image: LoadedImage, ctx: Any) -> CheckResult:

@@ -27,11 +27,13 @@ def test_evaluate_json_summary_and_exit_0_despite_failed_loads(fakes, tmp_path: 
     assert rc == 0
     doc = json.loads(out)
     assert doc["counts"]["scored"] == 3 and doc["counts"]["failed"] == 1
-    assert doc["checks"]["load"] == {"rows": 4, "judged": 4, "passed": 3, "failed": 1, "pass_rate": 0.75}
+    assert doc["checks"]["load"] == {"rows": 4, "judged": 4, "passed": 3, "failed": 1, "pass_rate": 0.75,
+                                     "not_applicable_reason": ""}
     assert doc["checks"]["fake.boom"]["judged"] == 0
     assert doc["report"].endswith("report.html") and Path(doc["report"]).is_file()
-    assert "3 scored (0 with a failed check), 1 failed to load" in err  # the summary line: stderr with --json
-    assert doc["images_with_failed_checks"] == 0
+    # the summary line: stderr with --json
+    assert "3 scored (0 with a failed check, 0 with no check that applied), 1 failed to load" in err
+    assert doc["images_with_failed_checks"] == 0 and doc["images_without_verdict"] == 0
 
 
 def test_default_run_dir_is_new_and_timestamped(fakes, tmp_path: Path, monkeypatch, capsys) -> None:

@@ -211,6 +211,20 @@ def test_dicom_manifest_fields_not_overridden(tmp_path: Path) -> None:
     assert im.meta.modality == "xray"
 
 
+@pytest.mark.parametrize("tags, region, source", [
+    ({"BodyPartExamined": "EXTREMITY", "StudyDescription": "Non-ossifying fibroma of distal tibia"},
+     "leg", "dicom:StudyDescription"),
+    ({"SeriesDescription": "T1W SHOULDER"}, "shoulder", "dicom:SeriesDescription"),
+    ({"StudyDescription": "CT chest abdomen pelvis"}, "", None),  # several regions: not guessed
+    ({"StudyDescription": "Echocardiogram", "ProtocolName": "Quad Capture"}, "", None),
+    ({"BodyPartExamined": "KNEE", "StudyDescription": "hand"}, "knee", "dicom"),  # the coded tag wins
+])
+def test_dicom_region_from_description(tmp_path: Path, tags: dict, region: str, source: str | None) -> None:
+    f = _dicom(tmp_path / "d.dcm", np.arange(256, dtype=np.uint16).reshape(16, 16), **tags)
+    im = load_image(_meta(f))
+    assert im.meta.region == region and im.meta.inferred.get("region") == source
+
+
 def test_dicom_multiframe_first_and_all(tmp_path: Path) -> None:
     frames = np.stack([np.arange(64).reshape(8, 8) + 100 * i for i in range(3)]).astype(np.uint16)
     f = _dicom(tmp_path / "mf.dcm", frames)

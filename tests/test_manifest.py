@@ -234,3 +234,85 @@ def test_manifest_given_in_memory_or_elsewhere(tmp_path: Path) -> None:
         discover(tmp_path / "imgs", manifest=tmp_path / "nope.csv")
     with pytest.raises(ManifestError, match="no 'path' column"):
         discover(tmp_path / "imgs", manifest=[{"file": "a.png"}])
+
+
+def _chunk(ctype: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + ctype + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(ctype)))
+
+
+def _png_with_trailing_text(path: Path, chunks: list[bytes], corrupt_idat: bool = False) -> Path:
+    """A PNG whose text chunks come after IDAT (just before IEND), optionally with garbage IDAT."""
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64).astype(np.uint8)).save(buf, "PNG")
+    raw = buf.getvalue()
+    iend = raw.rindex(b"IEND") - 4
+    body = raw[:iend]
+    if corrupt_idat:
+        at = body.index(b"IDAT") + 4
+        n = int.from_bytes(body[at - 8:at - 4], "big")
+        body = body[:at - 8] + _chunk(b"IDAT", b"\xff" * n) + body[at + n + 4:]
+    path.write_bytes(body + b"".join(chunks) + raw[iend:])
+    return path
+
+
+def test_png_text_after_idat_all_chunk_types_match_pillow(tmp_path: Path) -> None:
+    import zlib
+
+    from anatscore.io.manifest import png_text_chunks
+
+    chunks = [
+        _chunk(b"tEXt", b"Comment\0latin-1 caf\xe9"),
+        _chunk(b"zTXt", b"Description\0\0" + zlib.compress(b"compressed text")),
+        _chunk(b"iTXt", b"prompt\0\0\0en\0Prompt\0" + "AP chest radiograph, \u00b5".encode()),
+        _chunk(b"iTXt", b"note\0\x01\0\0\0" + zlib.compress("zipped \u2713".encode())),
+        _chunk(b"tEXt", b"bad\0crc")[:-1] + b"\0",  # CRC broken: ignored
+    ]
+    png = _png_with_trailing_text(tmp_path / "late.png", chunks)
+    got = png_text_chunks(png)
+    with Image.open(png) as im:
+        assert got == {k: str(v) for k, v in im.text.items() if k != "bad"}  # Pillow as reference
+    assert got["prompt"] == "AP chest radiograph, \u00b5" and got["note"] == "zipped \u2713"
+    meta = discover(tmp_path)[0]
+    assert meta.prompt == "AP chest radiograph, \u00b5"
+    assert meta.inferred["prompt"] == "png-text:prompt"
+
+
+def test_png_text_read_without_decoding_pixels(tmp_path: Path) -> None:
+    """Discovery never decodes pixel data: a PNG with garbage IDAT still gives its prompt (and
+    fails later, at decode time, as a per-image load error)."""
+    png = _png_with_trailing_text(tmp_path / "broken.png", [_chunk(b"tEXt", b"prompt\0lateral knee")],
+                                  corrupt_idat=True)
+    with pytest.raises(Exception), Image.open(png) as im:  # Pillow needs the pixels to reach it
+        im.text
+    meta = discover(tmp_path)[0]
+    assert meta.prompt == "lateral knee"
+    with pytest.raises(LoadError):
+        load_image(meta)
+
+
+def test_png_text_chunks_on_non_png_and_truncated(tmp_path: Path) -> None:
+    from anatscore.io.manifest import png_text_chunks
+
+    (tmp_path / "x.png").write_bytes(b"not a png at all")
+    assert png_text_chunks(tmp_path / "x.png") == {}
+    png = _png_with_trailing_text(tmp_path / "t.png", [_chunk(b"tEXt", b"prompt\0hand")])
+    data = png.read_bytes()
+    png.write_bytes(data[:data.index(b"prompt") + 3])  # cut inside the text chunk
+    assert png_text_chunks(png) == {}
+
+
+def test_unsupported_files_are_reported_once(tmp_path: Path, caplog) -> None:
+    import logging
+
+    _png(tmp_path / "a.png")
+    for name in ("traj.gif", "b.gif", "video.mp4", "vol.nii.gz", "notes.txt", "a.png.json"):
+        (tmp_path / name).write_bytes(b"{}")
+    with caplog.at_level(logging.WARNING, logger="anatscore.io.discover"):
+        assert [m.image_id for m in discover(tmp_path)] == ["a.png"]
+    msgs = [r.getMessage() for r in caplog.records]
+    assert len(msgs) == 1 and "4 files under" in msgs[0] and "2 .gif, 1 .mp4, 1 .nii.gz" in msgs[0]

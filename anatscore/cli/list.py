@@ -9,9 +9,9 @@ from typing import Any
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("list", help="list registered checks, metrics or models",
+    p = sub.add_parser("list", help="list registered checks, metrics, models or per-check options",
                        description="Print the registry: name, what it measures, where it applies, what it needs.")
-    p.add_argument("what", choices=("checks", "metrics", "models"))
+    p.add_argument("what", choices=("checks", "metrics", "models", "options"))
     p.add_argument("--json", action="store_true", help="machine-readable list on stdout")
     p.set_defaults(func=run)
 
@@ -73,11 +73,19 @@ def _weight_records() -> dict[str, dict[str, Any]]:
     return out
 
 
-_ROWS = {"checks": check_rows, "metrics": metric_rows, "models": model_rows}
+def option_rows() -> list[dict[str, Any]]:
+    """Per-check options the checks read (``--option NAMESPACE.KEY=VALUE``)."""
+    from ..options import option_rows as rows
+
+    return list(rows())
+
+
+_ROWS = {"checks": check_rows, "metrics": metric_rows, "models": model_rows, "options": option_rows}
 _COLUMNS = {
     "checks": ("name", "summary", "modalities", "regions", "needs"),
     "metrics": ("name", "kind", "summary", "needs"),
     "models": ("name", "installed", "licence", "used_by", "summary"),
+    "options": ("option", "default", "summary"),
 }
 
 
@@ -88,7 +96,7 @@ _MAX_WIDTH = 60
 
 def _cell(col: str, v: Any) -> str:
     text = (",".join(map(str, v)) or _EMPTY.get(col, "-")) if isinstance(v, list) else str(v)
-    return text if len(text) <= _MAX_WIDTH else text[: _MAX_WIDTH - 3] + "..."
+    return text if len(text) <= _MAX_WIDTH or col == "summary" else text[: _MAX_WIDTH - 3] + "..."
 
 
 def run(args: argparse.Namespace) -> int:

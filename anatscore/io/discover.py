@@ -45,6 +45,8 @@ from .manifest import (
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".dcm", ".dicom"}
+#: Companion files expected next to images (manifests, sidecars, notes): skipped without a warning.
+NOT_IMAGE_SUFFIXES = {".json", ".jsonl", ".csv", ".txt", ".md", ".yaml", ".yml", ".html", ".sqlite", ".log"}
 
 __all__ = ["IMAGE_SUFFIXES", "ManifestError", "discover", "sha256_file"]
 
@@ -126,8 +128,12 @@ def discover(
         seen_ids.add(meta.image_id)
         records.append(meta)
 
+    skipped: dict[str, int] = {}
     for f in safe_listdir_files(root_p):
         if not _is_image_file(f):
+            suffix = "".join(f.suffixes[-2:]).lower() if f.suffix.lower() == ".gz" else f.suffix.lower()
+            if suffix not in NOT_IMAGE_SUFFIXES:
+                skipped[suffix or "(no suffix)"] = skipped.get(suffix or "(no suffix)", 0) + 1
             continue
         try:
             resolved = f.resolve()
@@ -147,6 +153,10 @@ def discover(
         seen_ids.add(meta.image_id)
         records.append(meta)
 
+    if skipped:  # a user should know that e.g. their .gif or .nii.gz generations were not scored
+        what = ", ".join(f"{n} {sfx}" for sfx, n in sorted(skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+        log.warning("%d files under %s are not in a format anatscore reads and were skipped: %s "
+                    "(read: %s)", sum(skipped.values()), root_p, what, " ".join(sorted(IMAGE_SUFFIXES)))
     if dicom_frames == "all":
         records = list(_expand_frames(records))
     elif dicom_frames != "first":

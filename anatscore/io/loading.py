@@ -588,8 +588,26 @@ def _plain(v: Any) -> Any:
         return str(v)
 
 
+#: Free-text tags searched for a region word when Body Part Examined gives none (it is optional and
+#: often a generic term such as ``EXTREMITY``); first tag naming exactly one region wins.
+DICOM_REGION_TEXT_TAGS: tuple[str, ...] = ("StudyDescription", "SeriesDescription", "ProtocolName")
+
+
+def _region_from_text(tags: dict[str, Any]) -> tuple[str, str]:
+    """(region, tag) from the first free-text tag that names exactly one region, else ("", "")."""
+    from ..terms import find_terms
+
+    for tag in DICOM_REGION_TEXT_TAGS:
+        text = str(tags.get(tag, "") or "").replace("^", " ")
+        found = {h.label for h in find_terms(text, vocab.phrases("region"))}
+        if len(found) == 1:
+            return found.pop(), tag
+    return "", ""
+
+
 def _infer_from_dicom(meta: ImageMeta, tags: dict[str, Any]) -> None:
-    """Fill empty meta.modality/region/view from DICOM tags; record ``inferred[f] = "dicom"``."""
+    """Fill empty meta.modality/region/view from DICOM tags; record ``inferred[f] = "dicom"``
+    (``"dicom:StudyDescription"`` etc. for a region read from a description)."""
     lookups = (
         ("modality", "Modality", DICOM_MODALITY),
         ("region", "BodyPartExamined", DICOM_BODY_PART),
@@ -610,6 +628,11 @@ def _infer_from_dicom(meta: ImageMeta, tags: dict[str, Any]) -> None:
         if value:
             setattr(meta, field_name, value)
             meta.inferred[field_name] = "dicom"
+    if not meta.region:
+        region, tag = _region_from_text(tags)
+        if region:
+            meta.region = region
+            meta.inferred["region"] = f"dicom:{tag}"
 
 
 _DECODERS = {"pil": _decode_pil, "tiff": _decode_tiff, "dicom": _decode_dicom}

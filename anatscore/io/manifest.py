@@ -16,6 +16,8 @@ import csv
 import json
 import os
 import re
+import struct
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -281,15 +283,92 @@ def _comfy_prompt(graph: dict[str, Any]) -> Optional[str]:
     return None
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_TEXT_CHUNK = 1 << 20  # bytes of one (decompressed) text chunk kept, as Pillow's own limit
+_TEXT_TYPES = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def _inflate(data: bytes) -> Optional[bytes]:
+    """zlib-decompress at most MAX_TEXT_CHUNK bytes (a zTXt bomb cannot blow up memory)."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, MAX_TEXT_CHUNK)
+    except zlib.error:
+        return None
+    return out if not d.unconsumed_tail else None
+
+
+def _text_chunk(ctype: bytes, data: bytes) -> Optional[tuple[str, str]]:
+    """(keyword, text) of one tEXt / zTXt / iTXt chunk body, or None when malformed."""
+    key_raw, sep, rest = data.partition(b"\0")
+    if not sep or not 1 <= len(key_raw) <= 79:
+        return None
+    key = key_raw.decode("latin-1")
+    if ctype == b"tEXt":
+        return key, rest.decode("latin-1")
+    if ctype == b"zTXt":  # compression method byte (0 = zlib), then the compressed text
+        raw = _inflate(rest[1:]) if rest[:1] == b"\0" else None
+        return None if raw is None else (key, raw.decode("latin-1"))
+    # iTXt: compression flag, method, language tag\0, translated keyword\0, UTF-8 text
+    if len(rest) < 2:
+        return None
+    flag, method, rest = rest[0], rest[1], rest[2:]
+    parts = rest.split(b"\0", 2)
+    if len(parts) != 3:
+        return None
+    body: Optional[bytes] = parts[2]
+    if flag:
+        body = _inflate(parts[2]) if method == 0 else None
+    if body is None:
+        return None
+    try:
+        return key, body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def png_text_chunks(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Keyword -> text of every tEXt / zTXt / iTXt chunk of a PNG, before or after the pixel data.
+
+    Hand-written chunk walk instead of Pillow's ``Image.text`` on purpose: Pillow finds text
+    chunks that follow IDAT only by decoding the whole image (``Image.text`` calls ``load()``), so
+    discovery would decode every PNG once and the runner a second time. Here only chunk headers
+    are read and IDAT bodies are skipped with ``seek``; zTXt / compressed iTXt are inflated with
+    zlib (each capped at 1 MiB, like Pillow). Chunks failing their CRC are ignored; a later
+    chunk with the same keyword wins (as in Pillow). Not a PNG or unreadable: ``{}``.
+    """
+    out: dict[str, str] = {}
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8) != PNG_SIGNATURE:
+                return {}
+            while True:
+                head = fh.read(8)
+                if len(head) < 8:
+                    break
+                length, ctype = struct.unpack(">I4s", head)
+                if ctype == b"IEND":
+                    break
+                if ctype not in _TEXT_TYPES or length > 16 * MAX_TEXT_CHUNK:
+                    fh.seek(length + 4, os.SEEK_CUR)  # body + CRC, never read
+                    continue
+                data = fh.read(length)
+                crc = fh.read(4)
+                if len(data) < length or len(crc) < 4:
+                    break
+                if zlib.crc32(data, zlib.crc32(ctype)) != struct.unpack(">I", crc)[0]:
+                    continue
+                kv = _text_chunk(ctype, data)
+                if kv is not None:
+                    out[kv[0]] = kv[1]
+    except OSError:
+        return {}
+    return out
+
+
 def read_png_text(path: Path) -> tuple[dict[str, Any], str]:
     """Fields from a PNG's text chunks; (fields, source tag) with source "" when none found."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            chunks = dict(getattr(im, "text", {}) or {})
-    except Exception:  # noqa: BLE001 - unreadable files are reported by the decoder later
-        return {}, ""
+    chunks = png_text_chunks(path)
     if not chunks:
         return {}, ""
     lowered = {str(k).strip().lower(): v for k, v in chunks.items()}
