@@ -46,7 +46,7 @@ def test_csv_manifest_normalised_and_hashed(tmp_path: Path) -> None:
     assert a.sha256 == hashlib.sha256((tmp_path / "a.png").read_bytes()).hexdigest()
     assert a.size_bytes == (tmp_path / "a.png").stat().st_size
     b = metas["sub/b.png"]
-    assert (b.modality, b.region, b.view) == ("xray", "hand", "ap")
+    assert (b.modality, b.region, b.view) == ("xray", "finger", "ap")
     assert b.abspath == str((tmp_path / "sub/b.png").resolve())
 
 

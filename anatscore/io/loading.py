@@ -63,7 +63,7 @@ DICOM_BODY_PART: dict[str, str] = {
     "CSPINE": "cervical_spine", "TSPINE": "thoracic_spine", "LSPINE": "lumbar_spine",
     "LSSPINE": "lumbar_spine", "SSPINE": "spine", "CTSPINE": "spine", "TLSPINE": "spine",
     "SPINE": "spine", "HEAD": "head", "SKULL": "head", "HIP": "pelvis", "PELVIS": "pelvis",
-    "HAND": "hand", "FINGER": "hand", "THUMB": "hand", "WRIST": "wrist", "FOREARM": "forearm",
+    "HAND": "hand", "FINGER": "finger", "THUMB": "finger", "WRIST": "wrist", "FOREARM": "forearm",
     "ELBOW": "elbow", "ARM": "humerus", "HUMERUS": "humerus", "SHOULDER": "shoulder",
     "CLAVICLE": "shoulder", "CHEST": "chest", "THORAX": "chest", "ABDOMEN": "abdomen",
     "KNEE": "knee", "LEG": "leg", "ANKLE": "ankle", "FOOT": "foot", "TOE": "foot",
