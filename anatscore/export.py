@@ -6,7 +6,8 @@
 ``metrics.json`` set-level metrics (``RunMetrics.result()``)
 ``run.json``     the run manifest (versions, device, resolved config, weights, counts, times)
 ``refusals.csv`` refused generations per backend and prompt category (:mod:`anatscore.refusals`)
-``report.html``  self-contained human report: counts, per-check pass rates, refusals, failing images
+``report.html``  self-contained human report: counts, per-check pass rates, refusals, set-level
+                 metrics, least realistic images, failing images
 
 ``passed`` is written ``true`` / ``false`` / empty (not applicable). Every file is written to a
 temporary name and renamed, so a killed export never leaves a half-written file behind.
@@ -63,7 +64,11 @@ def export_run(store: RunStore, run_dir: Path, checks: Any, images: Any, headlin
     _atomic_write(run_dir / "metrics.json", json.dumps(json.loads(dumps(metrics)), indent=2) + "\n")
     _atomic_write(run_dir / "refusals.csv", refusal_stats.to_csv(refusals))
     write_run_json(run_dir, manifest)
-    _atomic_write(run_dir / "report.html", render_report(store, checks, manifest, images, metrics, refusals))
+    from .metrics.realism import least_realistic
+
+    worst = least_realistic(run_dir, k=5, per_stratum=True)  # empty without --reference
+    _atomic_write(run_dir / "report.html",
+                  render_report(store, checks, manifest, images, metrics, refusals, unrealistic=worst))
 
 
 def refusal_summary(images: Any) -> list[dict[str, Any]]:
@@ -153,6 +158,25 @@ def metrics_section(metrics: Optional[dict[str, Any]]) -> str:
             + _table(rows, fields + names) + (f"<ul>{extra}</ul>" if extra else ""))
 
 
+def realism_section(rows: Optional[list[Any]], thumbs: dict[str, bytes]) -> str:
+    """HTML for the least realistic images per stratum (:func:`anatscore.metrics.realism.least_realistic`
+    rows); empty when the run computed no per-image realism scores."""
+    if not rows:
+        return ""
+    body = []
+    for w in rows:
+        png = thumbs.get(w.image_id)
+        img = f'<img alt="" src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png else ""
+        stratum = ", ".join(f"{k}={v}" for k, v in w.stratum.items() if v)
+        body.append([img, html.escape(w.image_id), html.escape(stratum or "(all)"), w.extractor,
+                     f"{w.realism:.3f}", f"{w.knn_distance:.4g}", w.rank_in_stratum])
+    return ("<h2>Least realistic images</h2><p>Per stratum, the generated images with the lowest realism "
+            "score (Kynkäänniemi et al.: below 1 = outside every real image's k-NN ball) and their "
+            "distance to the k-th nearest reference image; all scores in <code>realism.csv</code>.</p>"
+            + _table(body, ["", "image", "stratum", "features", "realism", "k-NN distance", "rank"],
+                     raw_cols=(0,)))
+
+
 def not_applicable_reasons(checks: Any) -> dict[str, str]:
     """Per check, the most frequent reason among its not-applicable rows with its count
     (``"applies to region hand, image is knee (98 rows)"``); weight hints are cut at the cache path."""
@@ -184,7 +208,8 @@ def run_settings(cfg: dict[str, Any]) -> str:
 
 def render_report(store: RunStore, checks: Any, manifest: dict[str, Any], images: Any = None,
                   metrics: Optional[dict[str, Any]] = None,
-                  refusals: Optional[list[dict[str, Any]]] = None) -> str:
+                  refusals: Optional[list[dict[str, Any]]] = None,
+                  unrealistic: Optional[list[Any]] = None) -> str:
     """A self-contained HTML report (no scripts, no external resources; thumbnails inline)."""
     esc = html.escape
     counts = manifest.get("counts", {})
@@ -240,6 +265,7 @@ device {esc(str(device))}; checks selected: {esc(', '.join(cfg.get('checks', [])
 {by_backend}
 {refusals_section(refusals)}
 {metrics_section(metrics)}
+{realism_section(unrealistic, thumbs)}
 <h2>Failing images ({len(fail_rows)} images, {len(failing)} failed checks)</h2>
 {_table(fail_rows, ['', 'path', 'failed checks'], raw_cols=(0, 1, 2)) if fail_rows else '<p>none</p>'}
 <h2>Check errors ({len(err_rows)})</h2>

@@ -53,6 +53,9 @@ def test_missing_weights_is_one_message_and_other_extractors_still_run(tmp_path:
     worst = least_realistic(tmp_path / "run", k=3)
     assert len(worst) == 3 and {w.extractor for w in worst} == {"radiomic"}
     assert [w.realism for w in worst] == sorted(w.realism for w in worst) and worst[0].rank_in_stratum == 1
+    report = (tmp_path / "run" / "report.html").read_text()
+    section = report.split("<h2>Least realistic images</h2>", 1)[1].split("<h2>", 1)[0]
+    assert worst[0].image_id in section and section.count("<tr>") == 1 + 5  # header + k=5 per stratum
 
 
 def test_unknown_extractor_is_a_usage_error(tmp_path: Path) -> None:
