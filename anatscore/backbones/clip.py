@@ -38,6 +38,7 @@ RECORDS: dict[tuple[str, str], str] = {
     (DEFAULT_MODEL, ""): "biomedclip",
     ("ViT-B-32", "laion2b_s34b_b79k"): "clip-vit-b-32-laion2b",
     ("ViT-B-32", "openai"): "clip-vit-b-32-openai",
+    ("ViT-L-14-336", "openai"): "clip-vit-l-14-336-openai",  # CMMD's embedding (realism `clip`)
 }
 
 
