@@ -1,7 +1,7 @@
 """Chest checks against the JSRT SCR masks (real films; skipped without ../shared/data).
 
 Figures on the full set (``PYTHONPATH=. python benchmarks/chest_scr.py``): lung Dice mean 0.871
-(right) / 0.840 (left), situs correct on 114/127 films and flagged on 114/127 mirrored films.
+(right) / 0.840 (left), situs (undecided band |score| < 0.5 abstains) fails 5/127 real films and detects 111/127 mirrored films.
 This test uses every 8th film (16) and asserts bounds a little below those.
 """
 
@@ -17,6 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from anatscore.anatomy.chest import WORK, analyse_chest, to_work  # noqa: E402
+from anatscore.anatomy.expected import expected  # noqa: E402
 from anatscore.checks import CheckContext  # noqa: E402
 from anatscore.registry import check_spec, resolve  # noqa: E402
 from anatscore.types import ImageMeta, LoadedImage  # noqa: E402
@@ -64,10 +65,13 @@ def test_lung_dice_against_scr(results: list[dict]) -> None:
 
 
 def test_laterality_and_mirror(results: list[dict]) -> None:
+    margin = expected("chest")["situs_score"].min
     s = np.array([np.nan if r["situs"] is None else r["situs"] for r in results])
     m = np.array([np.nan if r["situs_mirrored"] is None else r["situs_mirrored"] for r in results])
-    assert (s > 0).sum() >= 13, s  # of 16 (full set: 114/127)
-    assert (m < 0).sum() >= 13, m
+    print("false failures", (s < -margin).sum(), "mirrored detected", (m < -margin).sum())
+    # full set: false failures 5/127, mirrored detected 111/127 (benchmarks/chest_scr.py)
+    assert (s < -margin).sum() <= 1, s  # of 16
+    assert (m < -margin).sum() >= 12, m  # measured 13 of 16
 
 
 def test_opacified_lung_is_detected(jsrt: list[Path]) -> None:
