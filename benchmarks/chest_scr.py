@@ -125,10 +125,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {label:<19} films {k:3d}: false failures {ff}/{k} ({ff / k:.1%}), undecided "
               f"{int((np.abs(s) < margin).sum() + np.isnan(s).sum())}; mirrored detected {det}/{k} ({det / k:.1%}), "
               f"undecided {int((np.abs(m) < margin).sum() + np.isnan(m).sum())}")
-    c, cs = col["ctr"], col["ctr_scr"]
-    ok = ~np.isnan(c)
-    print(f"  CTR: estimated on {ok.sum()}/{len(c)}; |CTR - CTR_SCR| median {np.median(np.abs(c[ok] - cs[ok])):.3f}, "
-          f"Pearson r {np.corrcoef(c[ok], cs[ok])[0, 1]:.2f}; CTR_SCR range {cs.min():.3f}..{cs.max():.3f}")
+    for label, sel in (("all", np.ones(len(names), bool)), ("even (calibration)", col["even"] == 1),
+                       ("odd (held out)", col["even"] == 0)):
+        c, cs = col["ctr"][sel], col["ctr_scr"][sel]
+        ok = ~np.isnan(c)
+        if ok.sum() < 3:
+            continue
+        print(f"  CTR {label:<19}: estimated on {ok.sum()}/{len(c)}; |CTR - CTR_SCR| median "
+              f"{np.median(np.abs(c[ok] - cs[ok])):.3f}, Pearson r {np.corrcoef(c[ok], cs[ok])[0, 1]:.2f}; "
+              f"CTR_SCR range {cs.min():.3f}..{cs.max():.3f}")
     print("\nMeasured quantiles (estimator on real films)  q0.005  q0.01  q0.05  q0.50  q0.95  q0.99  q0.995  mean  sd")
     for k in ("area_right", "area_left", "area_ratio", "height_ratio", "aspect_right", "aspect_left", "ctr", "situs",
               "contrast"):

@@ -1,7 +1,8 @@
 """Chest checks against the JSRT SCR masks (real films; skipped without ../shared/data).
 
 Figures on the full set (``PYTHONPATH=. python benchmarks/chest_scr.py``): lung Dice mean 0.871
-(right) / 0.840 (left), situs (undecided band |score| < 0.5 abstains) fails 5/127 real films and detects 111/127 mirrored films.
+(right) / 0.840 (left), situs (undecided band |score| < 0.5 abstains) fails 5/127 real films and detects 111/127 mirrored films;
+CTR vs the SCR CTR median |error| 0.040, Pearson r 0.56.
 This test uses every 8th film (16) and asserts bounds a little below those.
 """
 
@@ -16,7 +17,7 @@ import pytest
 # benchmarks/ is a folder of scripts at the repository root, not part of the installed package
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from anatscore.anatomy.chest import WORK, analyse_chest, to_work  # noqa: E402
+from anatscore.anatomy.chest import WORK, analyse_chest, reference_geometry, to_work  # noqa: E402
 from anatscore.anatomy.expected import expected  # noqa: E402
 from anatscore.checks import CheckContext  # noqa: E402
 from anatscore.registry import check_spec, resolve  # noqa: E402
@@ -45,7 +46,7 @@ def results(jsrt: list[Path]) -> list[dict]:
     for p in jsrt:
         g = _grey(p)
         masks = p.parent.parent / "masks"
-        ref = {k: to_work(_grey(masks / k / p.name), WORK) > 0.5 for k in ("right_lung", "left_lung")}
+        ref = {k: to_work(_grey(masks / k / p.name), WORK) > 0.5 for k in ("right_lung", "left_lung", "heart")}
         geo = analyse_chest(g)
         mir = analyse_chest(g[:, ::-1])
         z = np.zeros((WORK, WORK), bool)
@@ -53,6 +54,7 @@ def results(jsrt: list[Path]) -> list[dict]:
             "dice_r": _dice(geo.lungs["right"].mask if "right" in geo.lungs else z, ref["right_lung"]),
             "dice_l": _dice(geo.lungs["left"].mask if "left" in geo.lungs else z, ref["left_lung"]),
             "situs": geo.laterality, "situs_mirrored": mir.laterality,
+            "ctr": geo.ctr, "ctr_scr": reference_geometry(ref["right_lung"], ref["left_lung"], ref["heart"])["ctr"],
         })
     return out
 
@@ -72,6 +74,17 @@ def test_laterality_and_mirror(results: list[dict]) -> None:
     # full set: false failures 5/127, mirrored detected 111/127 (benchmarks/chest_scr.py)
     assert (s < -margin).sum() <= 1, s  # of 16
     assert (m < -margin).sum() >= 12, m  # measured 13 of 16
+
+
+def test_ctr_against_scr(results: list[dict]) -> None:
+    # full set: median |CTR - CTR_SCR| 0.040, Pearson r 0.56 (benchmarks/chest_scr.py); the
+    # previous lung-edge estimator had 0.066 and r 0.11
+    pairs = np.array([(r["ctr"], r["ctr_scr"]) for r in results if r["ctr"] is not None])
+    assert len(pairs) >= 15
+    err = np.abs(pairs[:, 0] - pairs[:, 1])
+    print("CTR median |err|", np.median(err), "r", np.corrcoef(pairs.T)[0, 1])
+    assert np.median(err) <= 0.06, err
+    assert np.corrcoef(pairs.T)[0, 1] >= 0.3
 
 
 def test_opacified_lung_is_detected(jsrt: list[Path]) -> None:

@@ -31,8 +31,11 @@ Method (classical, no weights):
   "undecided" (the check abstains). The previous score (heart offset from the upper-mediastinum
   midline + whole-lung area ratio + density) had 13/127 JSRT films on the wrong side; the
   midline cue alone was the weakest (107/127 right) and the whole-lung area ratio 109/127.
-* **CTR** = transverse heart width (75th percentile of the heart rows' widths: a robust maximum)
-  / maximal inner thoracic width (outer lung edges).
+* **CTR** = transverse cardiac diameter / maximal inner thoracic width (outer lung edges). The
+  cardiac borders on each row of the lower heart are the strongest horizontal intensity steps
+  either side of the thorax centre (:func:`heart_borders`); the diameter is the 75th percentile
+  of the rows' widths (a robust maximum). The heart-shadow mask (between the lungs' medial
+  edges) is kept for evidence and the heart offset.
 
 Clavicles are *not* detected: a Hessian ridge detector near the apices did not localise them on
 JSRT (removing one clavicle changed its verdict in under 10 % of films), so no clavicle check is
@@ -362,6 +365,35 @@ def situs_score(medial: Optional[float], medial_area: Optional[float],
             + density / SITUS_DENSITY_SCALE)
 
 
+def heart_borders(g: np.ndarray, lungs: dict[str, LungField]) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per-row cardiac borders from the image's horizontal gradient: ``(rows, right, left)``.
+
+    Rows: 50-80 % down from the top of the shared lung span to the lower lung base (the widest
+    part of the cardiac silhouette). On the film smoothed by a Gaussian (``sigma = 3/256`` of the
+    side), the left heart border is the strongest bright-to-dark step (most negative ``d/dx``)
+    between 0.03 and 0.40 thorax widths to the image right of the thorax centre, the right heart
+    border the strongest dark-to-bright step at the mirror position. Lung-mask medial edges were
+    worse borders (their CTR: Pearson r 0.11 with the SCR CTR) because the masks stop short of
+    the dense lung bases; the gradient borders were chosen on the even JSRT films (r 0.51) and
+    give r 0.58 on the odd (held-out) half.
+    """
+    R, L = lungs["right"], lungs["left"]
+    n = g.shape[0]
+    c = (R.outer + L.outer) / 2.0
+    w = float(L.outer - R.outer)
+    top, bot = max(R.top, L.top), max(R.bottom, L.bottom)
+    rows = np.arange(top + int(0.5 * (bot - top)), min(n, top + int(0.8 * (bot - top))))
+    lo, hi = int(c + 0.03 * w), int(c + 0.40 * w)
+    lo2, hi2 = int(c - 0.40 * w), int(c - 0.03 * w)
+    if rows.size == 0 or lo2 < 0 or hi >= n or hi - lo < 2 or hi2 - lo2 < 2:
+        return None
+    s = filters.gaussian(normalise_window(g), sigma=3.0 * n / 256)
+    gx = np.gradient(s, axis=1)
+    left = lo + np.argmin(gx[rows, lo:hi], axis=1)
+    right = lo2 + np.argmax(gx[rows, lo2:hi2], axis=1)
+    return rows, right, left
+
+
 def analyse_chest(grey: np.ndarray, n: int = WORK) -> ChestGeometry:
     """Compute :class:`ChestGeometry` of a frontal chest radiograph (grey [0, 1], bright = dense)."""
     g = to_work(grey, n)
@@ -373,14 +405,15 @@ def analyse_chest(grey: np.ndarray, n: int = WORK) -> ChestGeometry:
         heart, midline, notes = heart_and_midline(lungs, n)
         geo.notes += notes
         geo.midline = midline
+        borders = heart_borders(g, lungs)
+        if borders is not None and heart is not None and heart.any():
+            # robust maximal transverse cardiac diameter: 75th percentile of the per-row widths
+            rows, rb, lb = borders
+            geo.heart_width = float(np.quantile(lb - rb, 0.75))
+            geo.ctr = geo.heart_width / geo.thorax_width
         if heart is not None and heart.any() and midline is not None:
             geo.heart = heart
             widths = heart.sum(1)
-            # robust maximum: the very widest rows are where the lung masks curve away along
-            # the diaphragm, not the heart border (on the 127 JSRT films, CTR vs SCR CTR: median
-            # |error| 0.066 and Pearson r 0.11 with the 75th percentile; 0.113 and -0.11 with the max)
-            geo.heart_width = float(np.quantile(widths[widths > 0], 0.75))
-            geo.ctr = geo.heart_width / geo.thorax_width
             rows = np.flatnonzero(widths)
             lo = rows[len(rows) // 3:]  # lower two thirds of the heart shadow
             edges = [np.flatnonzero(heart[r]) for r in lo]
