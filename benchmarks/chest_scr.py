@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  both lung fields found: {int(col['both'].sum())}/{len(names)}")
     margin = float(expected("chest")["situs_score"].min)
     sp, mp = col["situs_prev"], col["situs_prev_mirrored"]
-    print(f"  situs, previous score (sign only): correct {(sp > 0).sum()}/{len(sp)} films; "
+    print(f"  situs, previous score formula (sign only, on the current heart mask): correct {(sp > 0).sum()}/{len(sp)} films; "
           f"mirrored flagged {(mp < 0).sum()}/{len(mp)}")
     print(f"  situs, current score with undecided band |score| < {margin:g} (n/a, passes):")
     for label, sel in (("even (calibration)", col["even"] == 1), ("odd (held out)", col["even"] == 0),
