@@ -23,11 +23,11 @@ Method (classical, no weights):
 * **Heart shadow** -- on each row between the level where the mediastinum widens and the lung
   bases, the heart spans from the right lung's medial edge to the left lung's medial edge.
   The midline is the centre of the upper mediastinum (trachea / spinous processes).
-* **Situs** -- :func:`situs_score` sums three cues, each over its median on the even-indexed
+* **Situs** -- :func:`situs_score` sums four cues, each over its median on the even-indexed
   JSRT films: how much further the left lung's lower medial border lies from the thorax centre
   than the right's (the heart cuts into the left lower lung field), the log ratio of right to
-  left paramedian lung area in the lower half, and the density of the lower paramedian band left
-  minus right. Each is exactly negated by mirroring. Scores within a margin of zero are
+  left paramedian lung area in the lower half, the density of the lower paramedian band left
+  minus right, and the offset of the gradient heart borders from the thorax centre. Each is exactly negated by mirroring. Scores within a margin of zero are
   "undecided" (the check abstains). The previous score (heart offset from the upper-mediastinum
   midline + whole-lung area ratio + density) had 13/127 JSRT films on the wrong side; the
   midline cue alone was the weakest (107/127 right) and the whole-lung area ratio 109/127.
@@ -119,6 +119,7 @@ class ChestGeometry:
     density_asymmetry: Optional[float] = None  # see density_asymmetry()
     medial_asymmetry: Optional[float] = None  # see medial_asymmetry()
     medial_area_asymmetry: Optional[float] = None  # see medial_area_asymmetry()
+    border_asymmetry: Optional[float] = None  # gradient heart borders' offset, see analyse_chest()
     laterality: Optional[float] = None  # situs score, > 0 = heart to the patient's left
     notes: list[str] = field(default_factory=list)
 
@@ -288,6 +289,7 @@ def heart_and_midline(lungs: dict[str, LungField], n: int) -> tuple[Optional[np.
 SITUS_MEDIAL_SCALE = 0.088
 SITUS_MEDIAL_AREA_SCALE = 0.92
 SITUS_DENSITY_SCALE = 0.122
+SITUS_BORDER_SCALE = 0.096
 
 
 def _lower_rows(R: LungField, L: LungField, a: float, b: float) -> np.ndarray:
@@ -350,19 +352,23 @@ def density_asymmetry(g: np.ndarray, lungs: dict[str, LungField]) -> float:
 
 
 def situs_score(medial: Optional[float], medial_area: Optional[float],
-                density: Optional[float]) -> Optional[float]:
+                density: Optional[float], border: Optional[float] = None) -> Optional[float]:
     """Combined situs cue, positive when the heart lies to the patient's left (normal situs).
 
-    ``score = medial / 0.088 + medial_area / 0.92 + density / 0.122`` (each cue over its JSRT
-    median, so a typical normal chest scores about 3): the heart pushes the left lower lung
-    field's medial border out, leaves less paramedian lung on the left and makes the lower left
-    paramedian band denser. Mirroring the image negates every term. The checks treat
-    ``|score|`` below the record's ``situs_margin`` as undecided (cues disagree).
+    ``score = medial / 0.088 + medial_area / 0.92 + density / 0.122 + border / 0.096`` (each cue
+    over its median on the even JSRT films, so a typical normal chest scores about 4): the heart
+    pushes the left lower lung field's medial border out, leaves less paramedian lung on the
+    left, makes the lower left paramedian band denser, and its gradient borders
+    (:func:`heart_borders`) lie further left of the thorax centre than right. Mirroring the image
+    negates every term. The checks treat ``|score|`` below the record's margin as undecided.
+    ``border`` may be None (no gradient borders); the other three are required.
     """
     if medial is None or medial_area is None or density is None:
         return None
-    return (medial / SITUS_MEDIAL_SCALE + medial_area / SITUS_MEDIAL_AREA_SCALE
-            + density / SITUS_DENSITY_SCALE)
+    s = medial / SITUS_MEDIAL_SCALE + medial_area / SITUS_MEDIAL_AREA_SCALE + density / SITUS_DENSITY_SCALE
+    if border is not None:
+        s += border / SITUS_BORDER_SCALE
+    return s
 
 
 def heart_borders(g: np.ndarray, lungs: dict[str, LungField],
@@ -443,7 +449,14 @@ def analyse_chest(grey: np.ndarray, n: int = WORK) -> ChestGeometry:
         geo.density_asymmetry = density_asymmetry(g, lungs)
         geo.medial_asymmetry = medial_asymmetry(lungs)
         geo.medial_area_asymmetry = medial_area_asymmetry(lungs)
-        geo.laterality = situs_score(geo.medial_asymmetry, geo.medial_area_asymmetry, geo.density_asymmetry)
+        # heart-border cue: median over rows 50-85 % of the lung span of (left border - centre)
+        # - (centre - right border), in thorax widths (even JSRT median +0.096; 120/127 films > 0)
+        b = heart_borders(g, lungs, _span_rows(lungs, 0.5, 0.85))
+        if b is not None:
+            c = (R.outer + L.outer) / 2.0
+            geo.border_asymmetry = float(np.median((b[1] - c) - (c - b[0]))) / geo.thorax_width
+        geo.laterality = situs_score(geo.medial_asymmetry, geo.medial_area_asymmetry, geo.density_asymmetry,
+                                     geo.border_asymmetry)
     return geo
 
 
