@@ -5,7 +5,9 @@ Usage::
     PYTHONPATH=. python benchmarks/chest_scr.py [--data ../shared/data] [--step 1]
 
 Prints, over the JSRT films (every ``--step``-th): Dice of the lung and heart masks against SCR,
-situs agreement (score > 0) on the films and on their mirror images, CTR against the CTR computed
+situs agreement on the films and on their mirror images (with the record's undecided margin,
+separately for the even-indexed calibration half and the odd-indexed held-out half, and the
+previous situs score for comparison), CTR against the CTR computed
 from the SCR masks with the same definition, and the quantiles of every quantity the region
 record ``anatscore/anatomy/regions/chest.json`` bounds (the ranges there come from this output).
 """
@@ -23,7 +25,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from anatscore.anatomy.chest import WORK, analyse_chest, reference_geometry, to_work  # noqa: E402
+from anatscore.anatomy.chest import WORK, ChestGeometry, analyse_chest, reference_geometry, to_work  # noqa: E402
+from anatscore.anatomy.expected import expected  # noqa: E402
 
 
 def jsrt_dir(data: Path) -> Path:
@@ -44,6 +47,14 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2 * (a & b).sum() / max(1, a.sum() + b.sum()))
 
 
+def previous_situs_score(geo: ChestGeometry) -> float:
+    """The situs score before issue 3's rework (heart offset from the upper-mediastinum midline,
+    whole-lung area ratio, paramedian density), kept here only for the before/after line."""
+    if geo.heart_offset is None or geo.lung_area_ratio is None or geo.density_asymmetry is None:
+        return float("nan")
+    return geo.heart_offset / 0.06 + float(np.log(1.0 / geo.lung_area_ratio)) / 0.10 + geo.density_asymmetry / 0.05
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -53,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     if not d.is_dir():
         print(f"JSRT folder {d} absent", file=sys.stderr)
         return 2
-    names = sorted(p.name for p in (d / "images").glob("*.png"))[:: args.step]
+    all_names = sorted(p.name for p in (d / "images").glob("*.png"))
+    names = all_names[:: args.step]
+    index = {nm: i for i, nm in enumerate(all_names)}
     rows = []
     t_an = 0.0
     for nm in names:
@@ -74,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
             "both": geo.both_lungs,
             "situs": geo.laterality if geo.laterality is not None else np.nan,
             "situs_mirrored": mir.laterality if mir.laterality is not None else np.nan,
+            "situs_prev": previous_situs_score(geo),
+            "situs_prev_mirrored": previous_situs_score(mir),
+            "even": index[nm] % 2 == 0,
             "ctr": geo.ctr if geo.ctr is not None else np.nan,
             "ctr_scr": ref["ctr"],
             "area_right": lr.area_frac if lr else np.nan,
@@ -93,13 +109,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {k:<12} mean {v.mean():.3f}  median {np.median(v):.3f}  p10 {np.quantile(v, 0.1):.3f}  "
               f"< 0.7: {(v < 0.7).sum()}/{len(v)}")
     print(f"  both lung fields found: {int(col['both'].sum())}/{len(names)}")
-    s, m = col["situs"], col["situs_mirrored"]
-    print(f"  situs (heart left of midline) correct: {(s > 0).sum()}/{len(s)} films; "
-          f"mirrored films flagged: {(m < 0).sum()}/{len(m)} (undecided {np.isnan(m).sum()})")
-    c, cs = col["ctr"], col["ctr_scr"]
-    ok = ~np.isnan(c)
-    print(f"  CTR: estimated on {ok.sum()}/{len(c)}; |CTR - CTR_SCR| median {np.median(np.abs(c[ok] - cs[ok])):.3f}, "
-          f"Pearson r {np.corrcoef(c[ok], cs[ok])[0, 1]:.2f}; CTR_SCR range {cs.min():.3f}..{cs.max():.3f}")
+    margin = float(expected("chest")["situs_score"].min)
+    sp, mp = col["situs_prev"], col["situs_prev_mirrored"]
+    print(f"  situs, previous score formula (sign only, on the current heart mask): correct {(sp > 0).sum()}/{len(sp)} films; "
+          f"mirrored flagged {(mp < 0).sum()}/{len(mp)}")
+    print(f"  situs, current score with undecided band |score| < {margin:g} (n/a, passes):")
+    for label, sel in (("even (calibration)", col["even"] == 1), ("odd (held out)", col["even"] == 0),
+                       ("all", np.ones(len(names), bool))):
+        s, m = col["situs"][sel], col["situs_mirrored"][sel]
+        k = len(s)
+        if k == 0:
+            continue
+        ff = int((s < -margin).sum())
+        det = int((m < -margin).sum())
+        print(f"    {label:<19} films {k:3d}: false failures {ff}/{k} ({ff / k:.1%}), undecided "
+              f"{int((np.abs(s) < margin).sum() + np.isnan(s).sum())}; mirrored detected {det}/{k} ({det / k:.1%}), "
+              f"undecided {int((np.abs(m) < margin).sum() + np.isnan(m).sum())}")
+    for label, sel in (("all", np.ones(len(names), bool)), ("even (calibration)", col["even"] == 1),
+                       ("odd (held out)", col["even"] == 0)):
+        c, cs = col["ctr"][sel], col["ctr_scr"][sel]
+        ok = ~np.isnan(c)
+        if ok.sum() < 3:
+            continue
+        print(f"  CTR {label:<19}: estimated on {ok.sum()}/{len(c)}; |CTR - CTR_SCR| median "
+              f"{np.median(np.abs(c[ok] - cs[ok])):.3f}, Pearson r {np.corrcoef(c[ok], cs[ok])[0, 1]:.2f}; "
+              f"CTR_SCR range {cs.min():.3f}..{cs.max():.3f}")
     print("\nMeasured quantiles (estimator on real films)  q0.005  q0.01  q0.05  q0.50  q0.95  q0.99  q0.995  mean  sd")
     for k in ("area_right", "area_left", "area_ratio", "height_ratio", "aspect_right", "aspect_left", "ctr", "situs",
               "contrast"):

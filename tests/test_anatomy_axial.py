@@ -84,10 +84,11 @@ def test_blank_spine_film_fails_count() -> None:
 
 
 def test_situs_score_is_antisymmetric() -> None:
-    a = situs_score(0.05, 0.8, 0.1)
-    b = situs_score(-0.05, 1 / 0.8, -0.1)
+    a = situs_score(0.05, 0.8, 0.1, 0.08)
+    b = situs_score(-0.05, -0.8, -0.1, -0.08)
     assert a is not None and b is not None
     assert a > 0 and b == pytest.approx(-a)
+    assert situs_score(None, 0.8, 0.1, 0.08) is None
 
 
 def test_chest_phantom_geometry_and_mirror() -> None:

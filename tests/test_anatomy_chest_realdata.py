@@ -1,7 +1,8 @@
 """Chest checks against the JSRT SCR masks (real films; skipped without ../shared/data).
 
 Figures on the full set (``PYTHONPATH=. python benchmarks/chest_scr.py``): lung Dice mean 0.871
-(right) / 0.840 (left), situs correct on 114/127 films and flagged on 114/127 mirrored films.
+(right) / 0.840 (left), situs (undecided band |score| < 0.5 abstains) fails 4/127 real films and detects 117/127 mirrored films;
+CTR vs the SCR CTR median |error| 0.040, Pearson r 0.56.
 This test uses every 8th film (16) and asserts bounds a little below those.
 """
 
@@ -16,7 +17,8 @@ import pytest
 # benchmarks/ is a folder of scripts at the repository root, not part of the installed package
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from anatscore.anatomy.chest import WORK, analyse_chest, to_work  # noqa: E402
+from anatscore.anatomy.chest import WORK, analyse_chest, reference_geometry, to_work  # noqa: E402
+from anatscore.anatomy.expected import expected  # noqa: E402
 from anatscore.checks import CheckContext  # noqa: E402
 from anatscore.registry import check_spec, resolve  # noqa: E402
 from anatscore.types import ImageMeta, LoadedImage  # noqa: E402
@@ -44,14 +46,16 @@ def results(jsrt: list[Path]) -> list[dict]:
     for p in jsrt:
         g = _grey(p)
         masks = p.parent.parent / "masks"
-        ref = {k: to_work(_grey(masks / k / p.name), WORK) > 0.5 for k in ("right_lung", "left_lung")}
+        ref = {k: to_work(_grey(masks / k / p.name), WORK) > 0.5 for k in ("right_lung", "left_lung", "heart")}
         geo = analyse_chest(g)
         mir = analyse_chest(g[:, ::-1])
         z = np.zeros((WORK, WORK), bool)
         out.append({
             "dice_r": _dice(geo.lungs["right"].mask if "right" in geo.lungs else z, ref["right_lung"]),
             "dice_l": _dice(geo.lungs["left"].mask if "left" in geo.lungs else z, ref["left_lung"]),
+            "dice_h": _dice(geo.heart if geo.heart is not None else z, ref["heart"]),
             "situs": geo.laterality, "situs_mirrored": mir.laterality,
+            "ctr": geo.ctr, "ctr_scr": reference_geometry(ref["right_lung"], ref["left_lung"], ref["heart"])["ctr"],
         })
     return out
 
@@ -63,11 +67,32 @@ def test_lung_dice_against_scr(results: list[dict]) -> None:
     assert (np.concatenate([dr, dl]) < 0.6).sum() <= 2
 
 
+def test_heart_dice_against_scr(results: list[dict]) -> None:
+    # full set: heart Dice mean 0.687, median 0.721 (previous lung-edge mask: 0.596, 0.683)
+    dh = np.array([r["dice_h"] for r in results])
+    print("heart dice mean", dh.mean(), "median", np.median(dh))
+    assert dh.mean() >= 0.62 and np.median(dh) >= 0.65, dh
+
+
 def test_laterality_and_mirror(results: list[dict]) -> None:
+    margin = expected("chest")["situs_score"].min
     s = np.array([np.nan if r["situs"] is None else r["situs"] for r in results])
     m = np.array([np.nan if r["situs_mirrored"] is None else r["situs_mirrored"] for r in results])
-    assert (s > 0).sum() >= 13, s  # of 16 (full set: 114/127)
-    assert (m < 0).sum() >= 13, m
+    print("false failures", (s < -margin).sum(), "mirrored detected", (m < -margin).sum())
+    # full set: false failures 4/127, mirrored detected 117/127 (benchmarks/chest_scr.py)
+    assert (s < -margin).sum() <= 1, s  # of 16
+    assert (m < -margin).sum() >= 13, m  # measured 14 of 16
+
+
+def test_ctr_against_scr(results: list[dict]) -> None:
+    # full set: median |CTR - CTR_SCR| 0.040, Pearson r 0.56 (benchmarks/chest_scr.py); the
+    # previous lung-edge estimator had 0.066 and r 0.11
+    pairs = np.array([(r["ctr"], r["ctr_scr"]) for r in results if r["ctr"] is not None])
+    assert len(pairs) >= 15
+    err = np.abs(pairs[:, 0] - pairs[:, 1])
+    print("CTR median |err|", np.median(err), "r", np.corrcoef(pairs.T)[0, 1])
+    assert np.median(err) <= 0.06, err
+    assert np.corrcoef(pairs.T)[0, 1] >= 0.3
 
 
 def test_opacified_lung_is_detected(jsrt: list[Path]) -> None:
