@@ -213,6 +213,24 @@ MODEL_CHECKS: tuple[CheckSpec, ...] = (
          group="realism"),
 )
 
+# --- inpainting / outpainting: output vs original + mask, weight-free (branch inpaint) -----------
+_IP = "anatscore.checks.inpaint"
+INPAINT_CHECKS: tuple[CheckSpec, ...] = (
+    CheckSpec(name="inpaint.preservation",
+              summary="unmasked pixels (outside a 2% blend band) unchanged from the original; value = PSNR dB",
+              target=f"{_IP}:preservation", tasks=("inpaint",), needs=("grey", "original+mask"), group="inpaint"),
+    CheckSpec(name="inpaint.seam",
+              summary="intensity step across the mask boundary vs the original's on the same pixels (visible seam)",
+              target=f"{_IP}:seam", tasks=("inpaint",), needs=("grey", "original+mask"), group="inpaint"),
+    CheckSpec(name="inpaint.texture",
+              summary="in-mask vs surrounding high-frequency detail, relative to the original (blurred/flat/noisy fill)",
+              target=f"{_IP}:texture", tasks=("inpaint",), needs=("grey", "original+mask"), group="inpaint"),
+    CheckSpec(name="outpaint.detail_decay",
+              summary="detail energy vs distance from the original's border, fitted slope vs the original's own",
+              target=f"{_IP}:detail_decay", tasks=("outpaint",), needs=("grey", "original+mask"),
+              group="inpaint"),
+)
+
 # --- aggregates that read other checks' results (stage 2) ----------------------------------------
 AGGREGATE_CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
@@ -228,7 +246,8 @@ AGGREGATE_CHECKS: tuple[CheckSpec, ...] = (
 )
 
 CHECKS: tuple[CheckSpec, ...] = (
-    LOAD_CHECKS + INFERENCE_CHECKS + ANATOMY_CHECKS + LAYOUT_CHECKS + MODEL_CHECKS + AGGREGATE_CHECKS
+    LOAD_CHECKS + INFERENCE_CHECKS + ANATOMY_CHECKS + LAYOUT_CHECKS + MODEL_CHECKS + INPAINT_CHECKS
+    + AGGREGATE_CHECKS
 )
 
 # --- set-level metrics and feature extractors (issue 5) ------------------------------------------
