@@ -147,3 +147,30 @@ def test_real_outpaint_rates(shared_data: Path, region: str) -> None:
     good = [inpaint.detail_decay(c.image, CTX).passed for c in cases if c.fill == "reflect"]
     bad = [inpaint.detail_decay(c.image, CTX).passed for c in cases if c.fill == "blurdecay"]
     assert all(p is True for p in good) and all(p is False for p in bad)
+
+
+def test_folder_run_with_manifest(tmp_path: Path) -> None:
+    """End to end: a folder with outputs, originals, masks and a manifest through ``evaluate``."""
+    import anatscore
+    from PIL import Image
+
+    def png(a: np.ndarray, name: str) -> None:
+        Image.fromarray((np.clip(a, 0, 1) * 255).round().astype(np.uint8)).save(tmp_path / name)
+
+    good, bad = _case("identity"), _case("blur")
+    png(good.original, "orig.png")
+    png(good.mask.astype(np.float32), "mask.png")
+    png(good.grey, "good.png")
+    png(bad.grey, "bad.png")
+    (tmp_path / "manifest.csv").write_text(
+        "path,task,original,mask,modality,region\n"
+        "good.png,inpaint,orig.png,mask.png,xray,knee\n"
+        "bad.png,inpaint,orig.png,mask.png,xray,knee\n"
+        "orig.png,text2img,,,xray,knee\n"
+        "mask.png,text2img,,,xray,knee\n")
+    res = anatscore.evaluate(tmp_path, checks=["inpaint.*"])
+    ch = res.checks.set_index(["image_id", "check"])
+    assert bool(ch.loc[("good.png", "inpaint.texture"), "passed"]) is True
+    assert bool(ch.loc[("bad.png", "inpaint.texture"), "passed"]) is False
+    assert bool(ch.loc[("bad.png", "inpaint.preservation"), "passed"]) is True
+    assert "task" in str(ch.loc[("orig.png", "inpaint.seam"), "reason"])
