@@ -45,17 +45,22 @@ FNS = {"inpaint.preservation": inpaint.preservation, "inpaint.seam": inpaint.sea
        "inpaint.texture": inpaint.texture}
 
 
-def fail_rates(limit: int, data: Path) -> dict[tuple[str, str, str, str], list[bool]]:
-    """(half, region, check, fill) -> list of "failed" flags."""
+def fail_rates(limit: int, data: Path, by_site: dict[tuple[str, str, str], list[bool]]
+               ) -> dict[tuple[str, str, str, str], list[bool]]:
+    """(half, region, check, fill) -> list of "failed" flags; fills ``by_site`` with
+    (half, site, fill) -> "failed any inpaint check" flags."""
     ctx = CheckContext()
     out: dict[tuple[str, str, str, str], list[bool]] = defaultdict(list)
     for region in ("knee", "chest"):
         sources: dict[str, int] = {}
         for case in inpaint_cases(data, region, limit):
             half = "cal" if sources.setdefault(case.source, len(sources)) % 2 == 0 else "held"
+            failed_any = False
             for name, fn in FNS.items():
                 r = fn(case.image, ctx)
                 out[(half, region, name, case.fill)].append(r.passed is False)
+                failed_any |= r.passed is False
+            by_site.setdefault((half, case.site, case.fill), []).append(failed_any)
         sources = {}
         for case in outpaint_cases(data, region, limit):
             half = "cal" if sources.setdefault(case.source, len(sources)) % 2 == 0 else "held"
@@ -85,10 +90,10 @@ def gan_frames(data: Path) -> list[tuple[float, float]]:
         blue = rgb[..., 2] > rgb[..., 0] + 60
         if blue.sum() < 200:
             continue
-        plain = np.asarray(Image.open(prev).convert("L"), np.float32) / 255.0
-        if not (np.asarray(Image.open(prev).convert("RGB"), np.float32)[..., 2]
-                > np.asarray(Image.open(prev).convert("RGB"), np.float32)[..., 0] + 60).sum() < 50:
-            continue
+        prev_rgb = np.asarray(Image.open(prev).convert("RGB"), np.float32)
+        if (prev_rgb[..., 2] > prev_rgb[..., 0] + 60).sum() >= 50:
+            continue  # the frame before must be the same grid without boxes
+        plain = prev_rgb.mean(axis=2) / 255.0
         lab, n = ndi.label(ndi.binary_dilation(blue, iterations=2))
         for sl in ndi.find_objects(lab):
             box = np.zeros(blue.shape, bool)
@@ -113,7 +118,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/data")
     ap.add_argument("--limit", type=int, default=40, help="images per region (0 = all)")
     args = ap.parse_args()
-    rates = fail_rates(args.limit, args.data)
+    by_site: dict[tuple[str, str, str], list[bool]] = {}
+    rates = fail_rates(args.limit, args.data, by_site)
     print("share of cases FAILED by each check (good fills: false failures; targeted bad fills: detection)")
     print(f"{'half':5} {'region':6} {'check':22} " + " ".join(f"{f:>9}" for f in
                                                                GOOD_FILLS + BAD_FILLS + OUT_GOOD + OUT_BAD))
@@ -130,6 +136,12 @@ def main() -> None:
                     cells.append(f"{sum(v) / len(v):8.0%}{mark}")
                 print(f"{half:5} {region:6} {check:22} " + " ".join(cells))
     print("* = a bad fill the check targets (detection rate); n per cell = images x mask sites")
+    print()
+    print("held-out half, by mask site: share of cases failing ANY of the three inpaint checks")
+    fills = GOOD_FILLS + BAD_FILLS
+    print(f"{'site':12} " + " ".join(f"{f:>9}" for f in fills))
+    for site in ("joint", "shaft", "lung", "mediastinum"):
+        print(f"{site:12} " + " ".join(f"{np.mean(by_site[('held', site, f)]):9.0%}" for f in fills))
     gan, real = gan_frames(args.data), real_lungs(args.data, args.limit)
     print()
     print("output-only statistics (no original available for the GAN frames): median [5%, 95%]")
