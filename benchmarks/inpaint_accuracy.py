@@ -32,7 +32,8 @@ from scipy import ndimage as ndi
 
 from anatscore.checks import CheckContext, inpaint
 from anatscore.synth.inpaint_cases import (BAD_FILLS, GOOD_FILLS, OUT_BAD, OUT_GOOD, ellipse_mask, inpaint_cases,
-                                           load_grey, outpaint_cases, real_images)
+                                           load_grey, make_fill, outpaint_cases, real_images)
+from anatscore.types import ImageMeta, LoadedImage
 
 #: which bad fills each check is meant to catch (detection is reported on these)
 TARGETS = {
@@ -67,6 +68,23 @@ def fail_rates(limit: int, data: Path, by_site: dict[tuple[str, str, str], list[
             r = inpaint.detail_decay(case.image, ctx)
             out[(half, region, "outpaint.detail_decay", case.fill)].append(r.passed is False)
     return out
+
+
+def anatomy_delta_rates(data: Path, limit: int) -> list[tuple[str, int, int]]:
+    """(fill, failed, judged) for inpaint.anatomy_delta with joint masks on knee films."""
+    ctx = CheckContext()
+    rows = []
+    for fill in ("identity", "flat", "bone"):
+        verdicts = []
+        for path in real_images(data, "knee", limit):
+            orig = load_grey(path)
+            mask = ellipse_mask(orig.shape, (0.5, 0.5), frac=0.3)
+            out = make_fill(orig, mask, fill, np.random.default_rng(0))
+            meta = ImageMeta(image_id=path.stem, path=path.name, task="inpaint", region="knee", modality="xray")
+            verdicts.append(inpaint.anatomy_delta(LoadedImage(meta, out, original=orig, mask=mask), ctx).passed)
+        judged = [v for v in verdicts if v is not None]
+        rows.append((fill, sum(v is False for v in judged), len(judged)))
+    return rows
 
 
 def _output_only(img: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
@@ -142,6 +160,10 @@ def main() -> None:
     print(f"{'site':12} " + " ".join(f"{f:>9}" for f in fills))
     for site in ("joint", "shaft", "lung", "mediastinum"):
         print(f"{site:12} " + " ".join(f"{np.mean(by_site[('held', site, f)]):9.0%}" for f in fills))
+    print()
+    print("inpaint.anatomy_delta at the knee joint (mask 30% of the side), all films: share failing")
+    for fill, n_fail, n in anatomy_delta_rates(args.data, args.limit):
+        print(f"{fill:9} {n_fail}/{n} = {n_fail / max(n, 1):.0%}")
     gan, real = gan_frames(args.data), real_lungs(args.data, args.limit)
     print()
     print("output-only statistics (no original available for the GAN frames): median [5%, 95%]")

@@ -174,3 +174,27 @@ def test_folder_run_with_manifest(tmp_path: Path) -> None:
     assert bool(ch.loc[("bad.png", "inpaint.texture"), "passed"]) is False
     assert bool(ch.loc[("bad.png", "inpaint.preservation"), "passed"]) is True
     assert "task" in str(ch.loc[("orig.png", "inpaint.seam"), "reason"])
+
+
+@pytest.mark.slow
+def test_real_anatomy_delta_knee_joint(shared_data: Path) -> None:
+    """Re-encoded originals never break an anatomy verdict; a joint bridged with bone often does."""
+    from anatscore.synth.inpaint_cases import ellipse_mask, load_grey, real_images
+
+    fails = {"identity": 0, "bone": 0}
+    for path in real_images(shared_data, "knee", 12):
+        orig = load_grey(path)
+        mask = ellipse_mask(orig.shape, (0.5, 0.5), frac=0.3)
+        for fill in fails:
+            out = make_fill(orig, mask, fill, np.random.default_rng(0))
+            meta = ImageMeta(image_id=path.stem, path=path.name, task="inpaint", region="knee", modality="xray")
+            r = inpaint.anatomy_delta(LoadedImage(meta, out, original=orig, mask=mask), CTX)
+            assert r.passed is not None, r.reason
+            fails[fill] += r.passed is False
+    assert fails["identity"] == 0
+    assert fails["bone"] >= 3  # measured: 8 of 20 films (benchmarks/inpaint_accuracy.py)
+
+
+def test_anatomy_delta_not_applicable_without_region() -> None:
+    r = inpaint.anatomy_delta(_case("identity"), CTX)
+    assert r.passed is None and "region" in r.reason

@@ -302,3 +302,51 @@ def detail_decay(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     return CheckResult.judge(name, rel, ok, reason, slope_output=slope_out, slope_original=slope_orig,
                              depth_px=depth / s, placement=(round(y0 / s), round(x0 / s)), placement_ncc=ncc,
                              profile=[round(float(v), 3) for v in v1])
+
+
+# ------------------------------------------------------------------------------------------------
+# inpaint.anatomy_delta (stage 2)
+
+
+def anatomy_delta(image: LoadedImage, ctx: CheckContext) -> CheckResult:
+    """Weight-free anatomy checks on the original vs the output: verdicts the edit broke.
+
+    Every weight-free check of ``ANATOMY_CHECKS`` that applies to the image (region, modality)
+    is judged on the original (a copy of the image with ``grey = original``); the output's
+    verdicts come from ``ctx.prior`` (the same run) or are computed here when those checks were
+    not selected. Value = number of checks that pass on the original and fail on the output;
+    fails when it is > 0. Not applicable when no such check judged the original.
+    """
+    from ..registry import ANATOMY_CHECKS, resolve
+    from . import applies
+
+    name = "inpaint.anatomy_delta"
+    if (r := _missing(image, name)) is not None:
+        return r
+    if image.original.shape != image.grey.shape:
+        return CheckResult.na(name, "original and output differ in size (outpainting)")
+    specs = [s for s in ANATOMY_CHECKS if not s.weights() and applies(s, image.meta)[0]]
+    if not specs:
+        return CheckResult.na(name, "no weight-free anatomy check applies to this image's region/modality")
+    before = LoadedImage(image.meta, image.original, info=dict(image.info))
+    broken, fixed, judged = [], [], 0
+    for spec in specs:
+        fn = resolve(spec.target)
+        r_orig = fn(before, ctx)
+        r_out = ctx.prior.get(spec.name) or fn(image, ctx)
+        if r_orig.passed is None or r_out.passed is None:
+            continue
+        judged += 1
+        if r_orig.passed and not r_out.passed:
+            broken.append(f"{spec.name}: {r_out.reason}")
+        elif r_out.passed and not r_orig.passed:
+            fixed.append(spec.name)
+    if not judged:
+        return CheckResult.na(name, "no applicable anatomy check could judge both original and output")
+    ok = not broken
+    reason = (f"{judged} anatomy check(s) agree on original and output" if ok and not fixed else
+              f"{len(broken)}/{judged} anatomy check(s) pass on the original and fail on the output"
+              + (": " + "; ".join(broken) if broken else "")
+              + (f"; fail on the original, pass on the output: {', '.join(fixed)}" if fixed else ""))
+    return CheckResult.judge(name, float(len(broken)), ok, reason, broken=[b.split(":")[0] for b in broken],
+                             fixed=fixed, n_checks=judged)

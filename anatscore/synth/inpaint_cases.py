@@ -14,7 +14,9 @@ Fills (the "output" given the original and mask):
 * bad: ``blur`` (original blurred with sigma 4 px in the mask), ``flat`` (mean of the ring
   outside), ``noise`` (ring mean + Gaussian noise at 3x the ring's detail sd), ``shifted`` (patch
   from 20% of the side away: a seam), ``changed`` (perfect fill but an unmasked region beside
-  the mask brightened by 0.15: unmasked anatomy redrawn).
+  the mask brightened by 0.15: unmasked anatomy redrawn); ``bone`` (not in :data:`BAD_FILLS`:
+  the mask filled with the ring's 90th-percentile brightness, which over a knee joint bridges
+  the joint space with bone-dense tissue; for ``inpaint.anatomy_delta``).
 
 Outpainting: the central 60% of the image is the original; the output extends it to the full
 size by ``reflect`` (mirror padding: detail continues, good) or ``blurdecay`` (reflection
@@ -104,6 +106,8 @@ def make_fill(orig: np.ndarray, mask: np.ndarray, fill: str, rng: np.random.Gene
     elif fill == "shifted":
         dy = round(0.2 * h)
         out = np.where(mask, np.roll(orig, dy, axis=0), orig)
+    elif fill == "bone":
+        out = np.where(mask, np.percentile(orig[ring], 90), orig)
     elif fill == "changed":
         far = (ndi.distance_transform_edt(~mask) > 0.05 * max(h, w)) & (
             ndi.distance_transform_edt(~mask) < 0.15 * max(h, w))
