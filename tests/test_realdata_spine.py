@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from anatscore.cli import main
 

@@ -38,7 +38,7 @@ Input range: ``grey`` float in any range (it is normalised); shape (H, W) with H
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -372,3 +372,14 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
 def segment_image(image: Any, max_side: int = 512) -> Segmentation:
     """The memoised :func:`segment` of a :class:`~anatscore.types.LoadedImage`."""
     return image.memo(f"{MEMO_KEY}@{max_side}", lambda: segment(image.grey, max_side=max_side))
+
+
+#: Bone-vs-soft contrast (normalised grey) below which no bone can be judged.
+MIN_CONTRAST = 0.05
+
+
+def no_bone_reason(seg: Segmentation) -> Optional[str]:
+    """Why no bone measurement can be made on ``seg`` (the not-applicable reason), or None."""
+    if seg.contrast() < MIN_CONTRAST or not seg.bone.any():
+        return f"no bone distinguishable from soft tissue (contrast {seg.contrast():.3f})"
+    return None

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 from ..anatomy.expected import expected
 from ..anatomy.jointspace import horizontal_joint_space
-from ..anatomy.segment import segment_image
+from ..anatomy.segment import no_bone_reason, segment_image
 from ..types import CheckResult, LoadedImage
 from . import CheckContext
 
 NAME = "joint.space"
-#: Bone-vs-soft contrast (normalised grey) below which no joint can be judged.
-MIN_CONTRAST = 0.05
 
 
 def joint_space(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     rec = expected(image.meta.region)
     seg = segment_image(image)
-    if seg.contrast() < MIN_CONTRAST:
-        return CheckResult.na(NAME, f"no bone distinguishable from soft tissue (contrast {seg.contrast():.3f})")
+    if why := no_bone_reason(seg):
+        return CheckResult.na(NAME, why)
     js = image.memo("anatomy.jointspace", lambda: horizontal_joint_space(seg))
     exp = rec["joint_space_depth"]
     lo = ctx.config.option(NAME, "min", exp.min)
@@ -37,7 +35,8 @@ def joint_space(image: LoadedImage, ctx: CheckContext) -> CheckResult:
                   f"{100 * js.open_fraction:.0f}% of the joint width, width {100 * js.width:.1f}% of height")
     else:
         reason = (f"joint space closed or fused: median depth {js.depth_median:.2f} < {lo:.2f} "
-                  f"(expected range for {rec.region} measured on real radiographs)")
+                  + (f"(expected range for {rec.region} measured on real radiographs)" if lo == exp.min
+                     else "(threshold set by the joint.space.min option)"))
     return CheckResult.judge(
         NAME, js.depth_median, ok, reason, evidence={"joint_line": pts},
         open_fraction=js.open_fraction, width=js.width, irregularity=js.irregularity, expected_min=lo,

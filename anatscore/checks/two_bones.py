@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..anatomy.expected import expected
 from ..anatomy.longbones import count_long_bones
-from ..anatomy.segment import segment_image
+from ..anatomy.segment import no_bone_reason, segment_image
 from ..types import CheckResult, LoadedImage
 from . import CheckContext
 
@@ -20,8 +20,8 @@ NAME = "forearm.two_bones"
 def two_bones(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     rec = expected(image.meta.region)
     seg = segment_image(image)
-    if seg.contrast() < 0.05 or not seg.bone.any():
-        return CheckResult.na(NAME, f"no bone distinguishable from soft tissue (contrast {seg.contrast():.3f})")
+    if why := no_bone_reason(seg):
+        return CheckResult.na(NAME, why)
     lb = image.memo("anatomy.longbones", lambda: count_long_bones(seg))
     exp = rec["long_bones"]
     ok = exp.contains(lb.count)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .bootstrap import Interval, bootstrap_counts, percentile_interval
 from .kid import distinct_source_mean
-from .store import FeatureSet, FeatureStore
+from .store import FeatureSet
 
 SIGMA = 10.0
 SCALE = 1000.0

@@ -114,7 +114,7 @@ def kid_replicates(
     """
     real = np.asarray(real, np.float64)
     fake = np.asarray(fake, np.float64)
-    m, n = len(real), len(fake)
+    m = len(real)
     c = np.asarray(counts, np.float64)
     k_xx = polynomial_kernel(real, real, degree, gamma, coef)
     xx = (k_xx.sum() - np.trace(k_xx)) / (m * (m - 1))
