@@ -92,13 +92,17 @@ def _prepare_inpaint(image: LoadedImage) -> Prepared:
     return Prepared(_resize(image.grey, shape), _resize(image.original, shape), mask, s)
 
 
-def _missing(image: LoadedImage, check: str) -> Optional[CheckResult]:
+def _missing(image: LoadedImage, check: str, same_size: bool = False) -> Optional[CheckResult]:
+    """The not-applicable result when ``check`` cannot judge ``image`` (None when it can);
+    ``same_size`` for inpainting checks, which compare the output with the original pixel by pixel."""
     if image.original is None or image.mask is None:
         return CheckResult.na(check, "needs the original and the mask (manifest columns original, mask)")
     if not image.mask.any():
         return CheckResult.na(check, "mask is empty: nothing was generated")
     if image.mask.all():
         return CheckResult.na(check, "mask covers the whole image: no context to compare with")
+    if same_size and image.original.shape != image.grey.shape:
+        return CheckResult.na(check, "original and output differ in size (outpainting)")
     return None
 
 
@@ -166,10 +170,8 @@ def boundary_step(img: np.ndarray, mask: np.ndarray, band: float = 3.0, sigma: f
 def seam(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     """Visible seam: gradient on the mask boundary vs nearby rings, relative to the original."""
     name = "inpaint.seam"
-    if (r := _missing(image, name)) is not None:
+    if (r := _missing(image, name, same_size=True)) is not None:
         return r
-    if image.original.shape != image.grey.shape:
-        return CheckResult.na(name, "original and output differ in size (outpainting)")
     p = image.memo("inpaint.prepared", lambda: _prepare_inpaint(image))
     if p.mask.sum() < MIN_MASK_PX:
         return CheckResult.na(name, "mask too small at working size")
@@ -189,10 +191,8 @@ def seam(image: LoadedImage, ctx: CheckContext) -> CheckResult:
 def texture(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     """In-mask high-frequency energy vs the ring outside, relative to the original (log2)."""
     name = "inpaint.texture"
-    if (r := _missing(image, name)) is not None:
+    if (r := _missing(image, name, same_size=True)) is not None:
         return r
-    if image.original.shape != image.grey.shape:
-        return CheckResult.na(name, "original and output differ in size (outpainting)")
     p = image.memo("inpaint.prepared", lambda: _prepare_inpaint(image))
     if p.mask.sum() < MIN_MASK_PX:
         return CheckResult.na(name, "mask too small at working size")
@@ -321,10 +321,8 @@ def anatomy_delta(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     from . import applies
 
     name = "inpaint.anatomy_delta"
-    if (r := _missing(image, name)) is not None:
+    if (r := _missing(image, name, same_size=True)) is not None:
         return r
-    if image.original.shape != image.grey.shape:
-        return CheckResult.na(name, "original and output differ in size (outpainting)")
     specs = [s for s in ANATOMY_CHECKS if not s.weights() and applies(s, image.meta)[0]]
     if not specs:
         return CheckResult.na(name, "no weight-free anatomy check applies to this image's region/modality")
