@@ -47,6 +47,25 @@ class Interval:
     ci_high: Optional[float] = None
 
 
+def resample_plan(
+    fixed: np.ndarray, resampled: np.ndarray, replicates: int, max_items: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shared set-up of the MMD-type bootstraps (KID, CMMD).
+
+    Both sets are cut to at most ``max_items`` random rows (without replacement, seeded by
+    ``seed``), and ``bootstrap_counts`` for the ``resampled`` set are drawn with ``seed + 1``.
+    Returns ``(fixed, resampled, counts)`` as float64 arrays.
+    """
+    rng = np.random.default_rng(seed)
+    fixed = np.asarray(fixed, np.float64)
+    resampled = np.asarray(resampled, np.float64)
+    if len(fixed) > max_items:
+        fixed = fixed[rng.choice(len(fixed), max_items, replace=False)]
+    if len(resampled) > max_items:
+        resampled = resampled[rng.choice(len(resampled), max_items, replace=False)]
+    return fixed, resampled, bootstrap_counts(len(resampled), replicates, seed + 1)
+
+
 def percentile_interval(value: Optional[float], replicates: np.ndarray, alpha: float = 0.05) -> Interval:
     """``value`` with the percentile interval of ``replicates`` (non-finite replicates dropped)."""
     reps = np.asarray(replicates, np.float64)

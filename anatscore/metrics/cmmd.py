@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bootstrap import Interval, bootstrap_counts, percentile_interval
+from .bootstrap import Interval, percentile_interval, resample_plan
 from .kid import distinct_source_mean
 from .store import FeatureSet
 
@@ -89,16 +89,9 @@ def cmmd_bootstrap(
     scale: float = SCALE,
 ) -> Interval:
     """Percentile interval of CMMD over bootstrap resamples of ``y`` (:func:`cmmd_replicates`)."""
-    rng = np.random.default_rng(seed)
-    x = np.asarray(x, np.float64)
-    y = np.asarray(y, np.float64)
-    if len(x) > max_items:
-        x = x[rng.choice(len(x), max_items, replace=False)]
-    if len(y) > max_items:
-        y = y[rng.choice(len(y), max_items, replace=False)]
     if len(y) < 2 or replicates < 2:
         return Interval(value)
-    counts = bootstrap_counts(len(y), replicates, seed + 1)
+    x, y, counts = resample_plan(x, y, replicates, max_items, seed)
     return percentile_interval(value, cmmd_replicates(x, y, counts, sigma, scale))
 
 

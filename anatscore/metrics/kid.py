@@ -21,7 +21,7 @@ from typing import Optional
 
 import numpy as np
 
-from .bootstrap import Interval, bootstrap_counts, percentile_interval
+from .bootstrap import Interval, percentile_interval, resample_plan
 from .store import FeatureSet, FeatureStore
 
 
@@ -143,17 +143,9 @@ def kid_bootstrap(
     not, so no single rescaling to n is right; excluding same-source pairs removes the only bias
     the duplicates bring (see :func:`distinct_source_mean`).
     """
-    rng = np.random.default_rng(seed)
-    real = np.asarray(real, np.float64)
-    fake = np.asarray(fake, np.float64)
-    if len(real) > max_items:
-        real = real[rng.choice(len(real), max_items, replace=False)]
-    if len(fake) > max_items:
-        fake = fake[rng.choice(len(fake), max_items, replace=False)]
-    m, n = len(real), len(fake)
-    if m < 2 or n < 2 or replicates < 2:
+    if len(real) < 2 or len(fake) < 2 or replicates < 2:
         return Interval(value)
-    counts = bootstrap_counts(n, replicates, seed + 1)
+    real, fake, counts = resample_plan(real, fake, replicates, max_items, seed)
     return percentile_interval(value, kid_replicates(real, fake, counts, degree, gamma, coef))
 
 
