@@ -14,9 +14,11 @@ Method (working grid ``WORK`` = 256 px, the grid of :func:`anatscore.anatomy.che
 2. The window-normalised film is smoothed with a Gaussian of ``sigma = BAND_WIDTH * W / 3``.
 3. Oriented band filter, per side and elevation angle ``theta`` (0..30 deg, lateral end up):
    ``A = mean of the film along a straight segment of length LINE_LENGTH * W`` (a line kernel,
-   FFT convolution) and the band contrast ``C = A(p) - (A(p + d u) + A(p - d u)) / 2`` with ``u``
-   the upward normal and ``d = BAND_WIDTH * W``: a bright straight band between two darker
-   flanks (the clavicle's upper and lower cortex edges are the two opposite-sign steps).
+   FFT convolution) and the band contrast ``C = min(A(p) - A(p + d u), A(p) - A(p - d u))`` with
+   ``u`` the upward normal and ``d = BAND_WIDTH * W``: a bright straight band darker on both
+   flanks (the clavicle's upper and lower cortex edges are the two opposite-sign steps; a single
+   step such as the lung apex border scores zero). On 32 even JSRT films the min placed the band
+   on the SCR mask on 83 % of sides against 80 % for the mean of the two steps.
 4. Search region for the segment centre: rows ``ROWS`` (fractions of the image height; the
    lung-field tops of the chest geometry often include the neck and were a worse anchor) and
    ``CENTRE_X`` thorax widths lateral of ``c``.
@@ -57,7 +59,7 @@ PAIR_DY = 0.045
 PAIR_DANGLE = 9
 #: minimum band contrast (window-normalised intensity) for a side to count as found: the 5th
 #: percentile of min(right, left) over the even-indexed JSRT films (benchmarks/chest_clavicles.py)
-FOUND_CONTRAST = 0.043
+FOUND_CONTRAST = 0.017
 
 SIDES = ("right", "left")  # patient's sides; right = image left
 _SIGN = {"right": -1, "left": 1}  # lateral direction in image columns
@@ -129,7 +131,9 @@ def _side_profiles(s: np.ndarray, side: str, c: float, w: float) -> tuple[np.nda
         ux, uy = -sgn * np.sin(th), -np.cos(th)  # upward unit normal of the segment
         up = ndi.shift(A, (-uy * d, -ux * d), order=1, mode="nearest")  # A(p + d u)
         dn = ndi.shift(A, (uy * d, ux * d), order=1, mode="nearest")  # A(p - d u)
-        C = (A - (up + dn) / 2)[y0: y1 + 1, x0: x1 + 1]
+        # min of the two flank steps = mean step - |up - dn| / 2: zero on a single step edge
+        # (the lung apex border), positive only on a band darker on both sides
+        C = np.minimum(A - up, A - dn)[y0: y1 + 1, x0: x1 + 1]
         prof[i] = C.max(1)
         cols[i] = x0 + C.argmax(1)
     return prof, cols, y0
