@@ -134,6 +134,13 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         target="anatscore.checks.pelvis:symmetry",
         regions=("pelvis",), modalities=_XRAY, group="anatomy",
     ),
+    # --- carpus (branch carpal) ---
+    CheckSpec(
+        name="wrist.carpal_separation",
+        summary="carpal bones separable on a PA wrist/hand: pieces cut by the intercarpal gaps vs the wrist record (fused carpus fails)",
+        target="anatscore.checks.carpus:carpal_separation",
+        regions=("wrist", "hand"), modalities=_XRAY, group="anatomy",
+    ),
 )
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------
