@@ -27,7 +27,10 @@ gaps separate. Working on the shared segmentation's grey image
    a watershed of the valley map over the bone mass (:func:`skimage.segmentation.watershed`),
    giving every bone pixel to a piece. A piece counts as a *carpal bone* when its area is at
    least ``min_piece`` of the region's area and at least ``inside`` of it lies within the region
-   (long bones - radius, ulna, metacarpals - pass through the region and are not counted).
+   its minor axis at least ``min_width * R`` (not a sliver along a cortex edge) and its major
+   axis (of the inertia ellipse) at most ``max_length * R``: long bones -
+   radius, ulna, metacarpals - pass through the region, and a fused block spans the carpus, so
+   neither counts as a separable carpal bone.
 5. **Gap length per carpal area**: skeleton length of the gap pixels inside the carpal bone mass
    divided by the square root of that mass's area (dimensionless; 0 for a fused block).
 
@@ -113,6 +116,8 @@ def carpal_separation(
     valley_threshold: float = 0.04,
     min_piece: float = 0.02,
     inside: float = 0.7,
+    max_length: float = 1.6,
+    min_width: float = 0.25,
 ) -> CarpalSeparation:
     """Locate the carpus and count its separable bone pieces (see the module docstring).
 
@@ -125,6 +130,9 @@ def carpal_separation(
             which a pixel is a gap pixel.
         min_piece: smallest counted piece, as a fraction of the region's area.
         inside: fraction of a piece's area that must lie in the region for it to count.
+        max_length: longest counted piece (major axis of its inertia ellipse), in units of
+            ``R``: longer pieces are long bones or fused blocks.
+        min_width: thinnest counted piece (minor axis), in units of ``R``.
     """
     g = seg.grey
     (r0, c0), rad, _ = locate_carpus(seg)
@@ -162,6 +170,12 @@ def carpal_separation(
     min_area = min_piece * float(reg.sum())
     keep = (area >= min_area) & (area_in >= inside * np.maximum(area, 1))
     keep[0] = False
+    # A piece longer than max_length * R is a long bone passing by or a fused block spanning
+    # the carpus, not a separable carpal bone; one thinner than min_width * R is a sliver
+    # between two parallel valley responses (a cortex edge), not a bone.
+    for rp in measure.regionprops(np.where(keep[lab], lab, 0)):
+        if rp.axis_major_length > max_length * rad or rp.axis_minor_length < min_width * rad:
+            keep[rp.label] = False
     counted = np.where(keep[lab], lab, 0)
     carp = mass & reg
     gap_in = gaps & carp

@@ -325,13 +325,13 @@ def wrist_phantom(
     bones = np.zeros(shape, np.float32)
     # Radius (radial = left side) and ulna below the carpus, with flared distal ends.
     rad_top = prox + 0.9 * unit_r
-    bones = np.maximum(bones, _bone(_capsule(shape, (1.2 * h, cx - 0.12 * w), (rad_top + 0.05 * h, cx - 0.1 * w),
-                                             0.075 * w), 0.55, 2.5))
-    # Distal radius: an oval flare (signed distance approximated by the scaled ellipse radius).
+    # Radius: shaft and distal oval flare as one outline (union of signed distances; the
+    # ellipse's is approximated by its scaled radius), so no cortex line runs between them.
     ey, ex, ay, ax = rad_top + 0.045 * h, cx - 0.1 * w, 0.045 * h, 0.14 * w
     rr, cc = np.mgrid[:h, :w].astype(np.float32)
     q = np.sqrt(((rr - ey) / ay) ** 2 + ((cc - ex) / ax) ** 2)
-    bones = np.maximum(bones, _bone((q - 1.0) * ay, 0.55, 2.5))
+    shaft = _capsule(shape, (1.2 * h, cx - 0.12 * w), (rad_top + 0.05 * h, cx - 0.1 * w), 0.075 * w)
+    bones = np.maximum(bones, _bone(np.minimum(shaft, (q - 1.0) * ay), 0.55, 2.5))
     uln_top = prox + 0.85 * unit_r
     bones = np.maximum(bones, _bone(_capsule(shape, (1.2 * h, cx + 0.17 * w), (uln_top + 0.04 * h, cx + 0.16 * w),
                                              0.045 * w), 0.55, 2.5))
