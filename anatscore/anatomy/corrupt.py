@@ -406,11 +406,18 @@ def fuse_carpal_gaps(
     r = radius * side
     k = max(2, int(round(gap * r)))
     yy, xx = np.mgrid[-k: k + 1, -k: k + 1]
-    closed = ndi.grey_closing(g, footprint=(yy**2 + xx**2) <= k * k)
+    # Only the disk's bounding box (plus the closing's reach) is processed.
+    m = int(r + 2 * k + 2)
+    y0, y1 = max(0, int(centre[0] * h) - m), min(h, int(centre[0] * h) + m + 1)
+    x0, x1 = max(0, int(centre[1] * w) - m), min(w, int(centre[1] * w) + m + 1)
+    sub = g[y0:y1, x0:x1]
+    closed = ndi.grey_closing(sub, footprint=(yy**2 + xx**2) <= k * k)
     hp = g - ndi.gaussian_filter(g, 1.0)
     sigma_n = 1.4826 * float(np.median(np.abs(hp - np.median(hp))))
-    closed = closed + sigma_n * rng.standard_normal(g.shape).astype(np.float32)
-    rr, cc = np.mgrid[:h, :w].astype(np.float32)
+    closed = closed + sigma_n * rng.standard_normal(sub.shape).astype(np.float32)
+    rr, cc = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     d = np.hypot(rr - centre[0] * h, cc - centre[1] * w)
     weight = np.clip((r - d) / max(1.0, 0.03 * side) + 0.5, 0, 1)
-    return np.clip((1 - weight) * g + weight * closed, 0, 1).astype(np.float32)
+    out = g.copy()
+    out[y0:y1, x0:x1] = (1 - weight) * sub + weight * closed
+    return np.clip(out, 0, 1).astype(np.float32)
