@@ -46,7 +46,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import filters, measure, morphology, segmentation
 
-from .segment import Segmentation
+from .segment import Segmentation, _smooth_large
 
 __all__ = ["CarpalSeparation", "carpal_separation", "local_bone_mask", "locate_carpus"]
 
@@ -62,6 +62,8 @@ class CarpalSeparation:
         centre: carpus centre.
         radius: inscribed radius ``R`` of the bridged carpal mass (px).
         roi_radius: radius of the analysed region (px).
+        body_width: median width of the body (px); ``radius / body_width`` is about 0.2 on
+            real wrists and hands and 0.25 on the phantoms.
         labels: watershed labels of the counted pieces inside the region (0 elsewhere), same
             shape as the working image.
         piece_areas: area (px) of each counted piece.
@@ -73,6 +75,7 @@ class CarpalSeparation:
     centre: tuple[int, int]
     radius: float
     roi_radius: float
+    body_width: float
     labels: np.ndarray
     piece_areas: tuple[int, ...]
 
@@ -90,8 +93,9 @@ def local_bone_mask(seg: Segmentation) -> tuple[np.ndarray, float]:
     w = _body_width(body)
     gs = ndi.gaussian_filter(seg.grey, 1.0)
     s = max(2.0, w / 6.0)
-    wsum = ndi.gaussian_filter(body.astype(np.float32), s)
-    local = ndi.gaussian_filter(np.where(body, gs, 0).astype(np.float32), s) / np.maximum(wsum, 1e-3)
+    # Large-sigma blur on a block-averaged copy (the segmentation's helper): ~10x faster.
+    wsum = _smooth_large(body.astype(np.float32), s)
+    local = _smooth_large(np.where(body, gs, 0).astype(np.float32), s) / np.maximum(wsum, 1e-3)
     bone = body & (gs > local)
     return ndi.binary_opening(bone), w
 
@@ -147,7 +151,7 @@ def carpal_separation(
         min_width: thinnest counted piece (minor axis), in units of ``R``.
     """
     g = seg.grey
-    (r0, c0), rad, _ = locate_carpus(seg)
+    (r0, c0), rad, body_w = locate_carpus(seg)
     rad = max(rad, 4.0)
     big = roi * rad
     rr, cc = np.ogrid[: g.shape[0], : g.shape[1]]
@@ -202,6 +206,7 @@ def carpal_separation(
         centre=(r0, c0),
         radius=rad,
         roi_radius=big,
+        body_width=body_w,
         labels=labels,
         piece_areas=tuple(int(a) for a in area[keep]),
     )

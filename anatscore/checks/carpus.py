@@ -4,7 +4,9 @@ Applies to PA/AP radiographs of the wrist and the hand (the carpus is in both); 
 is not judged (the carpal bones overlap there). See :mod:`anatscore.anatomy.carpus`: the carpus
 is located as the thickest part of the gap-bridged bone mask, the dark gap network inside it is
 found with a Sato dark-ridge filter scaled to the carpus, and the bone pieces the gaps separate
-are counted. The value is that count; the check fails when it is below the floor of the wrist
+are counted. Where no compact carpal mass is found (its inscribed radius under ``MIN_MASS`` of
+the limb width: carpus out of view, or bones drawn scattered apart) the check abstains. The
+value is the count; the check fails when it is below the floor of the wrist
 record (``carpal_separable``; lower for children when the image's metadata gives an age, from
 ``carpal_separable_by_age``). Gap length per carpal area and the gap fraction are reported with
 it. Evidence: the carpus centre and radius and each counted piece's centroid, in full-resolution
@@ -28,6 +30,9 @@ from ..types import CheckResult, LoadedImage
 from . import CheckContext
 
 NAME = "wrist.carpal_separation"
+
+#: Smallest carpal mass (inscribed radius / limb width) judged; ~0.2 on real wrists and hands.
+MIN_MASS = 0.12
 
 #: Metadata keys (``ImageMeta.extra``) read as the patient's age, first found wins.
 AGE_KEYS = ("age", "age_years", "patient_age", "PatientAge")
@@ -78,6 +83,9 @@ def carpal_separation(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     if floor is None:
         return CheckResult.na(NAME, f"too few ossified carpal bones to judge fusion ({basis})")
     cs = image.memo("anatomy.carpus", lambda: measure_carpus(seg))
+    if cs.radius < MIN_MASS * cs.body_width:
+        return CheckResult.na(NAME, f"no compact carpal mass found (thickest bone {cs.radius / cs.body_width:.2f} "
+                                    f"of the limb width, < {MIN_MASS:g}): carpus not in view or not drawn as one")
     s = 1.0 / seg.scale
     cents = ndi.center_of_mass(cs.labels > 0, cs.labels, np.unique(cs.labels[cs.labels > 0])) if cs.components else []
     evidence = {
