@@ -120,7 +120,8 @@ def locate_carpus(seg: Segmentation) -> tuple[tuple[int, int], float, float]:
     closed = _dilate(_erode(closed, ro), ro)
     if not closed.any():
         closed = bone
-    edt = ndi.distance_transform_edt(closed)
+    # Zero padding: a mass cut by the image border is only as thick as it is seen to be.
+    edt = ndi.distance_transform_edt(np.pad(closed, 1))[1:-1, 1:-1]
     r, c = np.unravel_index(int(np.argmax(edt)), edt.shape)
     return (int(r), int(c)), float(edt[r, c]), w
 
