@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage import filters, measure, morphology, segmentation
+from skimage import filters, measure, morphology, segmentation, transform
 
 from .segment import Segmentation, _smooth_large
 
@@ -66,7 +66,7 @@ class CarpalSeparation:
             real wrists and hands and 0.25 on the phantoms.
         labels: watershed labels of the counted pieces inside the region (0 elsewhere), same
             shape as the working image.
-        piece_areas: area (px) of each counted piece.
+        piece_areas: area (px, working resolution) of each counted piece.
     """
 
     components: int
@@ -135,6 +135,7 @@ def carpal_separation(
     inside: float = 0.7,
     max_length: float = 1.6,
     min_width: float = 0.25,
+    work_radius: float = 48.0,
 ) -> CarpalSeparation:
     """Locate the carpus and count its separable bone pieces (see the module docstring).
 
@@ -150,6 +151,8 @@ def carpal_separation(
         max_length: longest counted piece (major axis of its inertia ellipse), in units of
             ``R``: longer pieces are long bones or fused blocks.
         min_width: thinnest counted piece (minor axis), in units of ``R``.
+        work_radius: a carpus with ``R > 1.25 * work_radius`` px is analysed on a copy of its
+            box reduced to ``R = work_radius`` (speed; pixel sizes below are at that scale).
     """
     g = seg.grey
     (r0, c0), rad, body_w = locate_carpus(seg)
@@ -166,10 +169,19 @@ def carpal_separation(
     box = g[b0:b1, a0:a1]
     reg = region[b0:b1, a0:a1]
     body = seg.body[b0:b1, a0:a1] if seg.body.any() else np.ones_like(reg)
+    # A large carpus is analysed on a box reduced so that R ~ work_radius px: the filters cost
+    # grows with the box area, while the gaps stay several pixels wide at that scale.
+    f = work_radius / rad if rad > 1.25 * work_radius else 1.0
+    if f < 1.0:
+        full_shape = box.shape
+        box = transform.rescale(box, f, anti_aliasing=True, preserve_range=True).astype(np.float32)
+        reg = transform.resize(reg.astype(np.float32), box.shape, order=0) > 0.5
+        body = transform.resize(body.astype(np.float32), box.shape, order=0) > 0.5
+    r_w = rad * f  # R at the analysis scale
     gs = ndi.gaussian_filter(box, 0.7)
     vals = gs[reg & body] if (reg & body).sum() > 20 else gs[reg]
     spread = max(float(np.percentile(vals, 90) - np.percentile(vals, 10)), 1e-3)
-    sigmas = [max(1.0, s * rad) for s in gap_sigmas]
+    sigmas = [max(1.0, s * r_w) for s in gap_sigmas]
     valley = filters.sato(gs, sigmas=sigmas, black_ridges=True, mode="reflect") / spread
     thr = float(filters.threshold_otsu(vals, nbins=128))
     bright = (gs > thr) & body
@@ -191,7 +203,7 @@ def carpal_separation(
     # the carpus, not a separable carpal bone; one thinner than min_width * R is a sliver
     # between two parallel valley responses (a cortex edge), not a bone.
     for rp in measure.regionprops(np.where(keep[lab], lab, 0)):
-        if rp.axis_major_length > max_length * rad or rp.axis_minor_length < min_width * rad:
+        if rp.axis_major_length > max_length * r_w or rp.axis_minor_length < min_width * r_w:
             keep[rp.label] = False
     counted = np.where(keep[lab], lab, 0)
     carp = mass & reg
@@ -199,6 +211,8 @@ def carpal_separation(
     skel = morphology.skeletonize(gap_in) if gap_in.any() else gap_in
     carp_area = max(int(carp.sum()), 1)
     labels = np.zeros(g.shape, np.int32)
+    if f < 1.0:
+        counted = transform.resize(counted, full_shape, order=0, preserve_range=True, anti_aliasing=False)
     labels[b0:b1, a0:a1] = counted
     return CarpalSeparation(
         components=int(keep.sum()),
@@ -209,5 +223,5 @@ def carpal_separation(
         roi_radius=big,
         body_width=body_w,
         labels=labels,
-        piece_areas=tuple(int(a) for a in area[keep]),
+        piece_areas=tuple(int(round(a / f**2)) for a in area[keep]),
     )
