@@ -13,6 +13,7 @@ groups touches different lines.
 from __future__ import annotations
 
 import fnmatch
+import dataclasses
 import importlib
 from typing import Any, Iterable
 
@@ -134,6 +135,13 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         target="anatscore.checks.pelvis:symmetry",
         regions=("pelvis",), modalities=_XRAY, group="anatomy",
     ),
+)
+
+# Every weight-free anatomy check judges one radiograph: on a grid or strip of several (GAN
+# thumbnail sheets, figure panels) it is not applicable (anatscore.checks.single_panel).
+ANATOMY_CHECKS = tuple(
+    s if "single_panel" in s.needs else dataclasses.replace(s, needs=s.needs + ("single_panel",))
+    for s in ANATOMY_CHECKS
 )
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------
