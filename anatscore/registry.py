@@ -81,8 +81,16 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         name="forearm.two_bones",
         summary="radius and ulna both present and separate along the forearm shaft (not missing or fused)",
-        target="anatscore.checks.two_bones:two_bones",
+        target="anatscore.checks.two_bones:forearm_two_bones",
         regions=("forearm",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="leg.two_bones",
+        summary="tibia and fibula both present and separate along the lower-leg shaft (the missing fibula)",
+        target="anatscore.checks.two_bones:leg_two_bones",
+        regions=("leg",),
         modalities=_XRAY,
         group="anatomy",
     ),
