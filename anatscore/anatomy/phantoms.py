@@ -361,7 +361,12 @@ def wrist_phantom(
     unit_r = 0.085 * h * rng.uniform(0.9, 1.1)  # row spacing (proximal -> distal row)
     prox = 0.56 * h + rng.uniform(-0.03, 0.03) * h  # proximal carpal row (distal = up)
     atten = np.full(shape, 0.02, np.float32)
-    soft = _capsule(shape, (1.3 * h, cx), (-0.3 * h, cx), 0.36 * w)
+    # Soft tissue: narrowest at the wrist, wider over the forearm muscles and the palm (curved
+    # outlines, as on a real film, not straight bands).
+    rr0 = np.arange(h, dtype=np.float32)[:, None]
+    cc0 = np.arange(w, dtype=np.float32)[None, :]
+    half = 0.34 * w * (1.0 + 0.12 * ((rr0 - prox) / h) ** 2 * 4 + 0.03 * np.sin(rr0 / h * 7 + rng.uniform(0, 6.28)))
+    soft = np.abs(cc0 - cx) - half
     atten += np.clip(-soft + 0.5, 0, 1) * 0.25
     bones = np.zeros(shape, np.float32)
     # Radius (radial = left side) and ulna below the carpus, with flared distal ends.
