@@ -73,7 +73,8 @@ def test_normal_phantoms_show_separable_carpals_and_pass() -> None:
 def test_fused_phantoms_fail(fusion: str) -> None:
     results = [_run(wrist_phantom(fusion, seed=100 + s)) for s in SEEDS]
     failed = [r for r in results if r.passed is False]
-    # Measured: all 10/10, rows 9/10, partial 8/10 on the benchmark's seeds.
+    # Measured on the benchmark seeds: 10/10 for each (benchmarks/carpal_counts.py); lower bars
+    # here because these are other seeds and a drawn carpus is not a real one.
     assert len(failed) >= {"all": 6, "rows": 5, "partial": 4}[fusion], [r.reason for r in results]
     assert all("fused carpus" in r.reason for r in failed)
 
