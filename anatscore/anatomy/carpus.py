@@ -18,7 +18,9 @@ gaps separate. Working on the shared segmentation's grey image
    carpus is fused or not.
 3. **Gap (valley) map** inside the region of interest (the disk of radius ``roi * R`` around
    ``c``): Sato's tubeness filter for *dark* ridges (:func:`skimage.filters.sato`,
-   ``black_ridges=True``) at the widths of a joint space (sigmas ``gap_sigmas`` px), divided by
+   ``black_ridges=True``) at the widths of a joint space (sigmas ``gap_sigmas * R``: the
+   gaps scale with the carpus; a carpus with ``R`` over 60 px is analysed on a copy reduced to
+   ``R = 48`` px, which keeps them several pixels wide and the cost bounded), divided by
    the bone contrast of the region (90th - 10th percentile of its grey levels). A pixel is a gap
    pixel where this relative valley strength exceeds ``valley_threshold`` and the pixel lies in
    the carpal bone mass (the bright class of a two-class Otsu split of the region, closed over
@@ -26,11 +28,11 @@ gaps separate. Working on the shared segmentation's grey image
 4. **Pieces**: the bright class minus the gap pixels, cut into connected components, which seed
    a watershed of the valley map over the bone mass (:func:`skimage.segmentation.watershed`),
    giving every bone pixel to a piece. A piece counts as a *carpal bone* when its area is at
-   least ``min_piece`` of the region's area and at least ``inside`` of it lies within the region
-   its minor axis at least ``min_width * R`` (not a sliver along a cortex edge) and its major
-   axis (of the inertia ellipse) at most ``max_length * R``: long bones -
-   radius, ulna, metacarpals - pass through the region, and a fused block spans the carpus, so
-   neither counts as a separable carpal bone.
+   least ``min_piece`` of the region's area, at least ``inside`` of it lies within the region,
+   its minor axis is at least ``min_width * R`` (not a sliver along a cortex edge) and its major
+   axis (of the inertia ellipse) at most ``max_length * R``: long bones - radius, ulna,
+   metacarpals - pass through the region, and a fused block spans the carpus, so neither counts
+   as a separable carpal bone.
 5. **Gap length per carpal area**: skeleton length of the gap pixels inside the carpal bone mass
    divided by the square root of that mass's area (dimensionless; 0 for a fused block).
 
@@ -142,8 +144,8 @@ def carpal_separation(
     Args:
         seg: segmentation of a PA wrist or hand radiograph.
         roi: radius of the analysed region in units of the carpal mass's inscribed radius.
-        gap_sigmas: Sato filter scales (px at working resolution); a joint space of width
-            ``d`` px responds best at sigma ~ d / 2.
+        gap_sigmas: Sato filter scales in units of ``R`` (at least 1 px); a joint space of
+            width ``d`` px responds best at sigma ~ d / 2.
         valley_threshold: relative valley strength (Sato response / region contrast) above
             which a pixel is a gap pixel.
         min_piece: smallest counted piece, as a fraction of the region's area.
