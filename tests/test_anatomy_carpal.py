@@ -164,6 +164,7 @@ def test_carpal_separation_result_fields() -> None:
 # --- real data (thin: the MURA wrist and hand and one GrazPedWri wrist) -----------------------
 
 
+@pytest.mark.slow
 def test_real_wrists_pass_and_their_fused_corruptions_fail(shared_data) -> None:
     from benchmarks.anatomy_cases.carpal import CLOSING_SIZES, REAL
     from benchmarks.anatomy_cases.msk import load_grey
