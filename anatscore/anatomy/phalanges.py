@@ -1,31 +1,31 @@
-"""Phalanges per digit on a PA hand radiograph: joint gaps along each digit's ray (weight-free).
+"""Phalanges per digit on a PA hand (or finger) radiograph: joint gaps along each digit's axis.
 
-Builds on :func:`anatscore.anatomy.hand.analyse_hand` (hand axis, and the scanline where every
-digit crosses). In that rotated frame, for each digit:
+Weight-free. Builds on :func:`anatscore.anatomy.hand.analyse_hand` (hand axis, the scanline
+where every digit crosses). In that rotated frame (hand axis vertical), for each digit:
 
-1. **Ray.** From the digit's run on the counting scanline a ridge is followed both ways on the
-   grey image smoothed at about a phalanx's half-width (``track_sigma`` of the long side):
-   1 px steps along a direction that bends with the path (so the oblique thumb is followed),
-   each step moving to the brightest point within ``±step`` px across it (:func:`_track`).
+1. **Axis.** From the digit's run on the counting scanline a ridge is followed both ways on
+   the grey image smoothed at about a phalanx's half-width (``track_sigma`` of the working
+   image's long side, 5 px at 512): 1 px steps along a direction that bends slowly with the
+   path (``inertia`` 0.9, so the oblique thumb is followed but a joint gap does not make the
+   track slide off the bone), each step moving to the brightest of the points ±1 px across it.
    Distally the track stops once the ridge has stayed below the segmentation's soft-tissue /
    bone midpoint for ``stop`` of the bone's extent (past the tip); proximally it runs
-   ``down_frac`` of the extent (through the metacarpal into the carpus). Which way is distal
-   is decided by where the tracks end: beyond fingertips lies air (:func:`_distal_direction`).
-2. **Profile.** The lightly smoothed grey image averaged over ±``half_width`` px across the ray.
-3. **Segments.** With ``span = P95 - P5`` of the profile, bone segments are the stretches above
-   ``P5 + level * span``, split at joint gaps: local minima with a prominence of at least
-   ``gap_depth * span``; stretches shorter than ``min_len`` of the extent are dropped.
-4. **Phalanges.** The metacarpal is taken as the longest segment; the phalanges are the
-   segments distal to it. The thumb is the digit at the end of the row with the larger gap to
-   its neighbour. Expected: 2 in the thumb, 3 in a finger (hand record ``phalanges.thumb`` /
+   ``down_frac`` of the extent (metacarpal, into the carpus). Which way is distal is decided by
+   where the tracks end: beyond fingertips lies air (:func:`_distal_direction`). The path is
+   smoothed (Gaussian, 3 px) before sampling.
+2. **Profile.** The grey image averaged over ±``half_width`` px across the axis (a joint gap is
+   a dark line across the whole bone, trabecular noise is not coherent across it).
+3. **Joint gaps.** Black top-hat of the profile, ``T = closing_L(p) - p`` with ``L`` =
+   ``gap_scale`` of the extent (wider than a joint gap, far shorter than a phalanx), divided by
+   the bone - soft-tissue contrast ``C`` of the segmentation: a gap is a peak of ``T / C`` of at
+   least ``gap_depth``, at least ``min_seg`` of the extent from the next stronger gap.
+4. **MCP joint and count.** The tip is the distal end of the track. The MCP joint is the
+   strongest gap at least ``min_mcp`` of the digit's tip-to-seed... (see :func:`_mcp_index`);
+   the phalanges are the segments between the tip and the MCP gap: ``1 + number of gaps
+   distal to the MCP``.
+5. **Thumb.** The digit at the end of the row with the larger gap to its neighbour.
+   Expected: 2 in the thumb, 3 in a finger (hand record ``phalanges.thumb`` /
    ``phalanges.finger``).
-
-Status (``PYTHONPATH=. python -m benchmarks.msk_phalanges``): on hand phantoms it reads the
-counts (normal hands flagged 1/10; a finger with 2 phalanges flagged 9/10, with 4 10/10, a
-thumb with 3 10/10), but on the one real PA hand (MURA) it misreads the thumb (3) and the
-little finger (5), and on the other fingers it misses the MCP gap (metacarpal and proximal
-phalanx read as one segment), so the 3s there are right for the wrong reason. No check is
-registered on it.
 
 Input: a :class:`~anatscore.anatomy.segment.Segmentation` (grey in [0, 1], bright = bone).
 """
@@ -42,37 +42,56 @@ from .hand import analyse_hand
 from .scanlines import rotate, runs
 from .segment import Segmentation
 
-__all__ = ["DigitRay", "PhalangesAnalysis", "analyse_phalanges"]
+__all__ = ["DigitRay", "PhalangesAnalysis", "analyse_phalanges", "joint_gaps", "THUMB_MARGIN"]
+
+#: The thumb is the end digit of the row with the larger gap to its neighbour; it is taken as
+#: known when that gap is at least this many times the other end's.
+THUMB_MARGIN = 1.3
 
 
 @dataclass(frozen=True)
 class DigitRay:
-    """One digit: its bone segments along the ray, proximal to distal (lengths in px)."""
+    """One digit's reading.
+
+    Attributes:
+        is_thumb: the digit was taken as the thumb.
+        phalanges: segments between the tip and the MCP gap (0 when no MCP gap was found).
+        tip: (row, col) of the fingertip, full-resolution image coordinates.
+        gaps: (row, col) of the joint gaps found, distal to proximal, full-resolution.
+        gap_depth: depth of each gap (top-hat over bone - soft-tissue contrast).
+        mcp_index: index in ``gaps`` of the gap taken as the MCP joint (-1: none).
+        ip_indices: indices in ``gaps`` of the interphalangeal gaps counted.
+        axis: (row, col) points along the traced axis (every 4th), full-resolution.
+    """
 
     is_thumb: bool
-    segments: tuple[int, ...]
-    metacarpal_index: int  # index in ``segments`` of the longest (metacarpal) one
     phalanges: int
+    tip: tuple[float, float]
+    gaps: tuple[tuple[float, float], ...]
+    gap_depth: tuple[float, ...]
+    mcp_index: int
+    ip_indices: tuple[int, ...]
+    axis: tuple[tuple[float, float], ...]
 
 
 @dataclass(frozen=True)
 class PhalangesAnalysis:
-    """Result of :func:`analyse_phalanges` (digits from the radial to the ulnar side of the row
-    as found; the thumb flagged)."""
+    """Result of :func:`analyse_phalanges` (digits from left to right in the rotated frame; the
+    thumb flagged)."""
 
     digits: tuple[DigitRay, ...]
     axis_angle_deg: float
+    thumb_confident: bool = False  # the thumb's end gap is at least THUMB_MARGIN x the other end's
 
 
 def _track(gs: np.ndarray, start: tuple[float, float], direction: tuple[float, float], steps: int,
-           search: int, floor: float, stop: int, inertia: float = 0.8) -> list[tuple[float, float]]:
+           search: int, floor: float, stop: int, inertia: float = 0.9) -> list[tuple[float, float]]:
     """Ridge track from ``start`` (row, col) along a unit ``direction`` that may bend.
 
     Each step moves 1 px along the current direction, then to the brightest of the points
     ``-search..search`` px across it (bilinear samples of ``gs``); the direction follows the
-    path with ``inertia`` (``d <- normalise(inertia d + (1 - inertia) step)``), so an oblique
-    thumb is followed as well as an upright finger. Stops after ``stop`` consecutive points
-    below ``floor`` (those are dropped) or at the image edge.
+    path with ``inertia`` (``d <- normalise(inertia d + (1 - inertia) step)``). Stops after
+    ``stop`` consecutive points below ``floor`` (those are dropped) or at the image edge.
     """
     h, w = gs.shape
     p = np.array(start, float)
@@ -103,9 +122,9 @@ def _track(gs: np.ndarray, start: tuple[float, float], direction: tuple[float, f
 
 
 def _ray_profile(img: np.ndarray, path: np.ndarray, half_width: int) -> np.ndarray:
-    """Mean of ``img`` over ``-half_width..half_width`` px across the ray at each path point
+    """Mean of ``img`` over ``-half_width..half_width`` px across the path at each path point
     (bilinear samples; the across direction from the smoothed path tangent)."""
-    t = np.gradient(ndi.gaussian_filter1d(path, 2.0, axis=0), axis=0)
+    t = np.gradient(ndi.gaussian_filter1d(path, 2.0, axis=0, mode="nearest"), axis=0)
     t /= np.maximum(np.hypot(t[:, 0], t[:, 1]), 1e-9)[:, None]
     n = np.stack([-t[:, 1], t[:, 0]], axis=1)
     samples = [ndi.map_coordinates(img, (path + k * n).T, order=1, mode="nearest")
@@ -114,22 +133,19 @@ def _ray_profile(img: np.ndarray, path: np.ndarray, half_width: int) -> np.ndarr
 
 
 def _distal_direction(gs: np.ndarray, air_level: float, row: int, centres: list[int], extent: int,
-                      step: int, floor: float, stop: int) -> tuple[tuple[float, float], tuple[float, float]]:
+                      floor: float, stop: int) -> tuple[tuple[float, float], tuple[float, float]]:
     """(distal, proximal) unit directions in the rotated frame.
 
     Each digit is tracked both ways until its ridge fades (:func:`_track`); beyond a fingertip
     (``0.06 * extent`` further on) lies air (darker than midway between the segmentation's
-    background and soft-tissue levels), beyond the proximal end (carpus, forearm) soft
-    tissue, or the image edge (a forearm leaves the film; fingertips seldom do). The direction
-    whose track ends lead to background for more digits is distal. (The
-    hand analysis's own orientation, from run counts at either end, can be fooled by a carpus
-    showing as many runs as there are fingers.)
+    background and soft-tissue levels), beyond the proximal end (carpus, forearm) soft tissue or
+    the image edge. The direction whose track ends lead to air for more digits is distal.
     """
     h, w = gs.shape
     votes = {-1.0: 0, 1.0: 0}
     for c in centres:
         for sgn in votes:
-            path = _track(gs, (float(row), float(c)), (sgn, 0.0), extent, step, floor, stop)
+            path = _track(gs, (float(row), float(c)), (sgn, 0.0), extent, 1, floor, stop)
             if len(path) < 2:
                 continue
             end, before = np.array(path[-1]), np.array(path[max(0, len(path) - 6)])
@@ -142,76 +158,155 @@ def _distal_direction(gs: np.ndarray, air_level: float, row: int, centres: list[
     return (sgn, 0.0), (-sgn, 0.0)
 
 
-def _segments(profile: np.ndarray, gap_depth: float, min_len: int, level: float = 0.35) -> list[tuple[int, int]]:
-    """Bone segments ``(start, end)`` of a ray profile (module docstring, step 3), relative to
-    the profile's own contrast ``span = P95 - P5`` (the hand-wide bone and soft-tissue levels
-    are unreliable where soft tissue is thick)."""
-    lo, hi = np.percentile(profile, [5, 95])
-    span = float(hi - lo)
-    if span <= 1e-6:
-        return []
-    above = profile > lo + level * span
-    gaps, _ = find_peaks(-profile, prominence=gap_depth * span)
-    above[gaps] = False
-    return runs(above, min_len, bridge=0)
+def joint_gaps(profile: np.ndarray, contrast: float, scale: int, depth: float, min_sep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Joint gaps of a profile along a digit: indices and depths (step 3 of the module docstring).
+
+    ``T = closing_scale(p) - p`` (grey closing fills dips narrower than ``scale``), depth
+    ``T / contrast``; peaks of at least ``depth`` kept, at least ``min_sep`` apart (the
+    stronger kept).
+    """
+    closed = ndi.grey_closing(profile, size=max(3, scale), mode="nearest")
+    t = (closed - profile) / max(contrast, 1e-3)
+    idx, props = find_peaks(t, height=depth, distance=max(1, min_sep))
+    return idx, props["peak_heights"]
+
+
+def _mcp_index(pos: np.ndarray, depth: np.ndarray, tip: int, end: int, strong: float, free: float) -> int:
+    """Index (into ``pos``, gaps ordered distal to proximal) of the gap taken as the MCP joint.
+
+    Candidates are the strong gaps (depth at least ``strong`` times the digit's deepest). A
+    candidate at distance ``d`` from the tip qualifies when the bone proximal to it runs at
+    least ``free * d`` without a gap half as deep as itself: the metacarpal shaft (a joint gap in
+    the carpus has other gaps close behind it, and the track ends before a carpal gap would
+    qualify). The MCP is the most proximal qualifying candidate (an interphalangeal gap may
+    qualify too: the proximal phalanx is long enough). -1 if none.
+    """
+    if pos.size == 0:
+        return -1
+    best = -1
+    for k in range(pos.size):
+        d = abs(pos[k] - tip)
+        if depth[k] < strong * depth.max() or d == 0:
+            continue
+        nxt = [abs(pos[j] - pos[k]) for j in range(k + 1, pos.size) if depth[j] >= 0.5 * depth[k]]
+        run = float(min(nxt)) if nxt else float(abs(end - pos[k]))
+        if run >= free * d:
+            best = k  # gaps are ordered distal -> proximal: the last one qualifying wins
+    return best
+
+
+def _count_phalanges(pos: np.ndarray, depth: np.ndarray, tip: int, mcp: int, rel: float, floor: float,
+                     margin: float, sep: float) -> tuple[int, list[int]]:
+    """Phalanges between the tip and the MCP gap ``pos[mcp]``: 1 + the interphalangeal gaps.
+
+    IP gaps: gaps distal to the MCP, at least ``margin * L`` from the tip and from the MCP
+    (``L`` = tip-to-MCP length along the axis), at least ``max(floor, rel * depth[mcp])`` deep;
+    of two closer than ``sep * L`` the deeper is kept (no phalanx is that short). Returns the
+    count and the indices (into ``pos``) of the IP gaps kept.
+    """
+    length = float(abs(pos[mcp] - tip))
+    thr = max(floor, rel * float(depth[mcp]))
+    cand = [k for k in range(mcp) if depth[k] >= thr
+            and abs(pos[k] - tip) >= margin * length and abs(pos[mcp] - pos[k]) >= margin * length]
+    kept: list[int] = []
+    for k in sorted(cand, key=lambda j: -depth[j]):
+        if all(abs(pos[k] - pos[j]) >= sep * length for j in kept):
+            kept.append(k)
+    return len(kept) + 1, sorted(kept)
+
+
+class _Frame:
+    """Rotation between the segmentation's working image and the hand frame (hand axis vertical)."""
+
+    def __init__(self, shape: tuple[int, int], rot_shape: tuple[int, int], angle_deg: float, scale: float):
+        self.c = np.array([(shape[0] - 1) / 2, (shape[1] - 1) / 2])
+        self.c2 = np.array([(rot_shape[0] - 1) / 2, (rot_shape[1] - 1) / 2])
+        self.a = np.radians(angle_deg)
+        self.scale = scale
+
+    def to_full(self, pts: np.ndarray) -> np.ndarray:
+        """(row, col) points of the rotated frame -> full-resolution image coordinates
+        (inverse of skimage's counter-clockwise ``rotate(..., -angle, resize=True)``)."""
+        a = -self.a
+        dy, dx = pts[:, 0] - self.c2[0], pts[:, 1] - self.c2[1]
+        x = np.cos(a) * dx - np.sin(a) * dy + self.c[1]
+        y = np.sin(a) * dx + np.cos(a) * dy + self.c[0]
+        return np.stack([y, x], axis=1) / self.scale
+
+
+def _pt(p: np.ndarray) -> tuple[float, float]:
+    return (round(float(p[0]), 1), round(float(p[1]), 1))
 
 
 def analyse_phalanges(
     seg: Segmentation,
-    step: int = 2,
-    half_width: int = 2,
     down_frac: float = 0.35,
-    stop: float = 0.04,
-    gap_depth: float = 0.2,
-    track_sigma: float = 0.006,
-    level: float = 0.25,
-    min_len: float = 0.012,
+    stop: float = 0.07,
+    track_sigma: float = 0.01,
+    half_width: float = 0.006,
+    gap_scale: float = 0.018,
+    gap_floor: float = 0.05,
+    strong: float = 0.5,
+    mcp_free: float = 0.5,
+    tip_level: float = 0.3,
+    ip_rel: float = 0.2,
+    margin: float = 0.1,
+    ip_sep: float = 0.15,
 ) -> PhalangesAnalysis:
-    """Phalanges per digit of a PA hand (see the module docstring)."""
+    """Phalanges per digit (see the module docstring). ``track_sigma``, ``half_width`` and
+    ``gap_scale`` are fractions of the working image's long side; ``down_frac`` and ``stop`` of
+    the bone's extent along the hand axis."""
     hand = analyse_hand(seg)
     if hand.digit_count == 0 or hand.level_row < 0:
         return PhalangesAnalysis((), hand.axis_angle_deg)
     angle = hand.axis_angle_deg
+    side = max(seg.shape)
     rot_bone = rotate(seg.bone, -angle, 0) > 0.5
     rot_grey = rotate(seg.grey, -angle, 1)
-    gs = ndi.gaussian_filter(rot_grey, 1.5)
-    # Tracking image: smoothed at about a phalanx's half-width, so the ridge runs down the
-    # bone's middle rather than along its brighter cortex.
-    gt = ndi.gaussian_filter(rot_grey, max(1.5, track_sigma * max(seg.shape)))
+    frame = _Frame(seg.shape, rot_grey.shape, angle, seg.scale)
+    gt = ndi.gaussian_filter(rot_grey, max(1.5, track_sigma * side))
+    gs = ndi.gaussian_filter(rot_grey, 0.7)
     ys = np.flatnonzero(rot_bone.any(axis=1))
     extent = int(ys[-1] - ys[0] + 1)
-    soft, bone = float(seg.levels.get("soft", np.nan)), float(seg.levels.get("bone", np.nan))
+    lv = seg.levels
+    soft, bone = float(lv.get("soft", np.nan)), float(lv.get("bone", np.nan))
     if not (np.isfinite(soft) and np.isfinite(bone)) or bone - soft < 0.05:
         return PhalangesAnalysis((), angle)
-    floor = soft + 0.5 * (bone - soft)
-    min_len_px = max(2, int(round(0.008 * max(seg.shape))))
-    found = runs(rot_bone[hand.level_row], min_len_px)
+    floor = soft + tip_level * (bone - soft)
+    found = runs(rot_bone[hand.level_row], max(2, int(round(0.008 * side))))
     centres = [(a + b) // 2 for a, b in found]
     if not centres:
         return PhalangesAnalysis((), angle)
-    thumb = 0
+    thumb, confident = -1, False
     if len(centres) >= 3:
-        thumb = 0 if centres[1] - centres[0] > centres[-1] - centres[-2] else len(centres) - 1
+        g0, g1 = centres[1] - centres[0], centres[-1] - centres[-2]
+        thumb = 0 if g0 > g1 else len(centres) - 1
+        confident = max(g0, g1) >= THUMB_MARGIN * max(min(g0, g1), 1)
     stop_px = max(3, int(stop * extent))
-    lv = seg.levels
-    air_level = 0.5 * (float(lv.get("background", 0.0)) + soft) if np.isfinite(lv.get("background", np.nan)) else -1.0
-    up, down = _distal_direction(gt, air_level, hand.level_row, centres, extent, step, floor, stop_px)
+    bg = float(lv.get("background", np.nan))
+    air_level = 0.5 * (bg + soft) if np.isfinite(bg) else -1.0
+    up, down = _distal_direction(gt, air_level, hand.level_row, centres, extent, floor, stop_px)
+    hw = max(1, int(round(half_width * side)))
     digits = []
     for i, c in enumerate(centres):
         start = (float(hand.level_row), float(c))
-        dist = _track(gt, start, up, extent, step, floor, stop_px)
-        prox = _track(gt, start, down, int(down_frac * extent), step, -np.inf, extent)
-        path = np.array(prox[::-1] + dist)  # proximal -> distal (both start one step off the seed)
-        if len(path) < 3:
-            digits.append(DigitRay(i == thumb, (), -1, 0))
+        dist = _track(gt, start, up, extent, 1, floor, stop_px)
+        prox = _track(gt, start, down, int(down_frac * extent), 1, -np.inf, extent)
+        raw = np.array(prox[::-1] + dist)  # proximal -> distal
+        if len(raw) < 8:
             continue
-        prof = _ray_profile(gs, path, half_width)
-        prof = ndi.gaussian_filter1d(prof, 1.0)
-        segs = _segments(prof, gap_depth, max(2, int(min_len * extent)), level)
-        lengths = tuple(b - a + 1 for a, b in segs)
-        if not lengths:
-            digits.append(DigitRay(i == thumb, (), -1, 0))
-            continue
-        mc = int(np.argmax(lengths))
-        digits.append(DigitRay(i == thumb, lengths, mc, len(lengths) - mc - 1))
-    return PhalangesAnalysis(tuple(digits), angle)
+        path = ndi.gaussian_filter1d(raw, 3.0, axis=0, mode="nearest")
+        prof = _ray_profile(gs, path, hw)
+        idx, dep = joint_gaps(prof, bone - soft, int(round(gap_scale * side)), gap_floor, 2)
+        tip = len(path) - 1
+        order = np.argsort(-idx)  # distal first
+        idx, dep = idx[order], dep[order]
+        mcp = _mcp_index(idx, dep, tip, 0, strong, mcp_free)
+        n_ph, ips = (0, []) if mcp < 0 else _count_phalanges(idx, dep, tip, mcp, ip_rel, gap_floor, margin, ip_sep)
+        full = frame.to_full(path)
+        digits.append(DigitRay(
+            is_thumb=i == thumb, phalanges=n_ph, tip=_pt(full[tip]),
+            gaps=tuple(_pt(full[k]) for k in idx), gap_depth=tuple(round(float(d), 3) for d in dep),
+            mcp_index=mcp, ip_indices=tuple(ips), axis=tuple(_pt(p) for p in full[::4]),
+        ))
+    return PhalangesAnalysis(tuple(digits), angle, confident)
