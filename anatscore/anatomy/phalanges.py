@@ -158,15 +158,19 @@ def _distal_direction(gs: np.ndarray, air_level: float, row: int, centres: list[
     return (sgn, 0.0), (-sgn, 0.0)
 
 
-def joint_gaps(profile: np.ndarray, contrast: float, scale: int, depth: float, min_sep: int) -> tuple[np.ndarray, np.ndarray]:
+def joint_gaps(profile: np.ndarray, contrast: float, scale: int, depth: float, min_sep: int,
+               wide_depth: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
     """Joint gaps of a profile along a digit: indices and depths (step 3 of the module docstring).
 
     ``T = closing_scale(p) - p`` (grey closing fills dips narrower than ``scale``), depth
-    ``T / contrast``; peaks of at least ``depth`` kept, at least ``min_sep`` apart (the
-    stronger kept).
+    ``T / contrast``. Dips up to twice as wide are added where they are at least ``wide_depth``
+    deep (bones clearly apart; at the wide scale trabecular noise would pass a low threshold).
+    Peaks of at least ``depth`` are kept, at least ``min_sep`` apart (the deeper kept).
     """
-    closed = ndi.grey_closing(profile, size=max(3, scale), mode="nearest")
-    t = (closed - profile) / max(contrast, 1e-3)
+    c = max(contrast, 1e-3)
+    t = (ndi.grey_closing(profile, size=max(3, scale), mode="nearest") - profile) / c
+    wide = (ndi.grey_closing(profile, size=max(5, 2 * scale), mode="nearest") - profile) / c
+    t = np.maximum(t, np.where(wide >= wide_depth, wide, 0.0))
     idx, props = find_peaks(t, height=depth, distance=max(1, min_sep))
     return idx, props["peak_heights"]
 
@@ -195,21 +199,24 @@ def _mcp_index(pos: np.ndarray, depth: np.ndarray, tip: int, end: int, strong: f
     return best
 
 
-def _count_phalanges(pos: np.ndarray, depth: np.ndarray, tip: int, mcp: int, rel: float, floor: float,
-                     margin: float, sep: float) -> tuple[int, list[int]]:
+def _count_phalanges(pos: np.ndarray, depth: np.ndarray, tip: int, mcp: int, rel: float, rel_ip: float,
+                     floor: float, margin: float, sep: float) -> tuple[int, list[int]]:
     """Phalanges between the tip and the MCP gap ``pos[mcp]``: 1 + the interphalangeal gaps.
 
     IP gaps: gaps distal to the MCP, at least ``margin * L`` from the tip and from the MCP
-    (``L`` = tip-to-MCP length along the axis), at least ``max(floor, rel * depth[mcp])`` deep;
-    of two closer than ``sep * L`` the deeper is kept (no phalanx is that short). Returns the
-    count and the indices (into ``pos``) of the IP gaps kept.
+    (``L`` = tip-to-MCP length along the axis), at least ``max(floor, rel * depth[mcp],
+    rel_ip * deepest)`` deep (``deepest``: the deepest of those gaps, so a clear joint line
+    raises the bar for noise on the same digit); of two closer than ``sep * L`` the deeper is
+    kept (no phalanx is that short). Returns the count and the indices (into ``pos``) kept.
     """
     length = float(abs(pos[mcp] - tip))
-    thr = max(floor, rel * float(depth[mcp]))
-    cand = [k for k in range(mcp) if depth[k] >= thr
-            and abs(pos[k] - tip) >= margin * length and abs(pos[mcp] - pos[k]) >= margin * length]
+    inside = [k for k in range(mcp)
+              if abs(pos[k] - tip) >= margin * length and abs(pos[mcp] - pos[k]) >= margin * length]
+    if not inside:
+        return 1, []
+    thr = max(floor, rel * float(depth[mcp]), rel_ip * float(max(depth[k] for k in inside)))
     kept: list[int] = []
-    for k in sorted(cand, key=lambda j: -depth[j]):
+    for k in sorted((k for k in inside if depth[k] >= thr), key=lambda j: -depth[j]):
         if all(abs(pos[k] - pos[j]) >= sep * length for j in kept):
             kept.append(k)
     return len(kept) + 1, sorted(kept)
@@ -243,13 +250,14 @@ def analyse_phalanges(
     down_frac: float = 0.35,
     stop: float = 0.07,
     track_sigma: float = 0.01,
-    half_width: float = 0.006,
-    gap_scale: float = 0.018,
+    half_width: float = 0.008,
+    gap_scale: float = 0.014,
     gap_floor: float = 0.05,
     strong: float = 0.5,
     mcp_free: float = 0.5,
     tip_level: float = 0.3,
     ip_rel: float = 0.2,
+    ip_rel_ip: float = 0.3,
     margin: float = 0.1,
     ip_sep: float = 0.15,
 ) -> PhalangesAnalysis:
@@ -265,7 +273,7 @@ def analyse_phalanges(
     rot_grey = rotate(seg.grey, -angle, 1)
     frame = _Frame(seg.shape, rot_grey.shape, angle, seg.scale)
     gt = ndi.gaussian_filter(rot_grey, max(1.5, track_sigma * side))
-    gs = ndi.gaussian_filter(rot_grey, 0.7)
+    gs = rot_grey  # joint lines are 1-2 px: no smoothing along the axis (the profile averages across)
     ys = np.flatnonzero(rot_bone.any(axis=1))
     extent = int(ys[-1] - ys[0] + 1)
     lv = seg.levels
@@ -302,7 +310,7 @@ def analyse_phalanges(
         order = np.argsort(-idx)  # distal first
         idx, dep = idx[order], dep[order]
         mcp = _mcp_index(idx, dep, tip, 0, strong, mcp_free)
-        n_ph, ips = (0, []) if mcp < 0 else _count_phalanges(idx, dep, tip, mcp, ip_rel, gap_floor, margin, ip_sep)
+        n_ph, ips = (0, []) if mcp < 0 else _count_phalanges(idx, dep, tip, mcp, ip_rel, ip_rel_ip, gap_floor, margin, ip_sep)
         full = frame.to_full(path)
         digits.append(DigitRay(
             is_thumb=i == thumb, phalanges=n_ph, tip=_pt(full[tip]),
