@@ -18,7 +18,7 @@ __all__ = [
     "close_joint_space", "scramble_texture_patches", "scramble_texture_phase", "remove_lateral_bone",
     "remove_fibula",
     "duplicate_digit", "delete_digit", "remove_forearm_bone", "fuse_forearm_bones",
-    "fuse_phalanges", "insert_phalanx", "remove_phalanx",
+    "fuse_phalanges", "insert_phalanx", "remove_phalanx", "remove_digit_ray",
 ]
 
 
@@ -491,3 +491,66 @@ def remove_phalanx(g: np.ndarray, mcp: tuple[float, float], tip: tuple[float, fl
     beyond = 1.12 * length  # past the tip's soft tissue: air, sampled for everything further out
     return _digit_remap(g, mcp, tip, half_width, lambda s: np.where(s >= sa, np.minimum(s + lp, beyond), s),
                         reach=length + 0.15 * length)
+
+
+def remove_digit_ray(g: np.ndarray, ray: "list[tuple[float, float]] | tuple[tuple[float, float], ...]",
+                     half_widths: "list[float] | tuple[float, ...]", beyond_tip: float = 12.0, seed: int = 0) -> np.ndarray:
+    """A missing digit (ray): a whole digit with its metacarpal is replaced by what lies beside it.
+
+    ``ray`` is a polyline (row, col) from the fingertip to the metacarpal base; ``half_widths``
+    (one per vertex, interpolated between them) reach to about midway to the neighbouring rays.
+    The polyline is extended ``beyond_tip`` px past the tip (the finger's soft tissue). Every
+    pixel within the half-width of the polyline takes the linear blend, across the ray, of the
+    lightly smoothed image at the two edges of the band (web-space air between fingers, palm soft
+    tissue between metacarpals), plus fine texture (image minus its smoothed copy) from a band
+    beside the ray, so no bony stump or straight cut edge is left. Unlike :func:`delete_digit`
+    (a vertical column strip), this follows the ray's own slant.
+    """
+    from scipy.spatial import cKDTree
+
+    g = np.asarray(g, dtype=np.float32)
+    pts = np.asarray(ray, float)
+    hws = np.asarray(half_widths, float)
+    if pts.ndim != 2 or len(pts) < 2 or len(hws) != len(pts):
+        raise ValueError("ray needs >= 2 (row, col) vertices and one half-width per vertex")
+    d0 = (pts[0] - pts[1]) / max(float(np.hypot(*(pts[0] - pts[1]))), 1e-9)
+    pts = np.vstack([pts[0] + beyond_tip * d0, pts])
+    hws = np.concatenate([[hws[0]], hws])
+    # Dense samples along the polyline with their tangent and half-width.
+    seg_len = np.hypot(*np.diff(pts, axis=0).T)
+    cum = np.concatenate([[0], np.cumsum(seg_len)])
+    s = np.arange(0, cum[-1], 0.5)
+    samp = np.stack([np.interp(s, cum, pts[:, 0]), np.interp(s, cum, pts[:, 1])], axis=1)
+    hw = np.interp(s, cum, hws)
+    tan = np.gradient(samp, axis=0)
+    tan /= np.maximum(np.hypot(tan[:, 0], tan[:, 1]), 1e-9)[:, None]
+    nrm = np.stack([-tan[:, 1], tan[:, 0]], axis=1)
+    r0, c0 = np.floor(samp.min(0) - hws.max() - 2).astype(int)
+    r1, c1 = np.ceil(samp.max(0) + hws.max() + 2).astype(int)
+    r0, c0 = max(r0, 0), max(c0, 0)
+    r1, c1 = min(r1, g.shape[0] - 1), min(c1, g.shape[1] - 1)
+    rr, cc = np.mgrid[r0: r1 + 1, c0: c1 + 1]
+    pix = np.stack([rr.ravel(), cc.ravel()], axis=1).astype(float)
+    _, k = cKDTree(samp).query(pix)
+    off = pix - samp[k]
+    t = np.sum(off * nrm[k], axis=1)
+    along = np.sum(off * tan[k], axis=1)
+    inside = (np.abs(t) <= hw[k]) & ((k > 0) & (k < len(s) - 1) | (np.abs(along) < 1.0))
+    sm = ndi.gaussian_filter(g, 1.5)
+    tex = g - sm
+    p, kk, tt = pix[inside], k[inside], t[inside]
+    left = samp[kk] - hw[kk, None] * nrm[kk]
+    right = samp[kk] + hw[kk, None] * nrm[kk]
+    vl = ndi.map_coordinates(sm, left.T, order=1, mode="nearest")
+    vr = ndi.map_coordinates(sm, right.T, order=1, mode="nearest")
+    w = (tt + hw[kk]) / (2 * hw[kk])
+    rng = np.random.default_rng(seed)
+    side = np.where(rng.random(len(p)) < 0.5, -1.0, 1.0)[:, None]
+    src = p + side * (2.2 * hw[kk, None]) * nrm[kk]  # texture from beside the ray
+    fill = (1 - w) * vl + w * vr + ndi.map_coordinates(tex, src.T, order=1, mode="nearest")
+    out = g.copy()
+    # Soft edge: blend over the outer 2 px of the band.
+    blend = np.clip((hw[kk] - np.abs(tt)) / 2.0, 0, 1)
+    ri, ci = p[:, 0].astype(int), p[:, 1].astype(int)
+    out[ri, ci] = (1 - blend) * g[ri, ci] + blend * fill
+    return np.clip(out, 0, 1).astype(np.float32)

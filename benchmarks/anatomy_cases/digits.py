@@ -45,6 +45,31 @@ HAND_JOINTS: dict[str, tuple[tuple[float, float], ...]] = {
     "little": ((139, 321), (169, 311), (195, 301), (264, 267)),
 }
 
+def _rotate(g: np.ndarray, angle: float) -> np.ndarray:
+    """The film turned by ``angle`` degrees on a larger canvas of air (the median of the image's
+    darkest decile, so the corners read as background, not as a bright or edge-smeared shutter)."""
+    air = float(np.median(g[g <= np.percentile(g, 10)]))
+    return transform.rotate(g, angle, resize=True, mode="constant", cval=air)
+
+
+#: Metacarpal bases (row, col) of the same image, and the half-width of each ray's band at
+#: tip / MCP / base (about midway to the neighbouring rays), for :func:`corrupt.remove_digit_ray`.
+RAY_BASES: dict[str, tuple[float, float]] = {
+    "thumb": (358, 127), "index": (355, 168), "middle": (355, 190), "ring": (350, 211), "little": (345, 229),
+}
+RAY_HALF_WIDTHS: dict[str, tuple[float, float, float]] = {
+    "thumb": (26, 22, 12), "index": (26, 22, 11), "middle": (26, 22, 11), "ring": (24, 21, 10), "little": (22, 19, 9),
+}
+
+
+def digit_deletions(g: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    """``(digit, image)``: each annotated digit removed with its metacarpal
+    (:func:`corrupt.remove_digit_ray` along tip -> MCP -> base)."""
+    for digit, pts in HAND_JOINTS.items():
+        ray = (pts[0], pts[-1], RAY_BASES[digit])
+        yield digit, corrupt.remove_digit_ray(g, ray, RAY_HALF_WIDTHS[digit])
+
+
 #: Acquisition variants of the real hand (name -> transform of the [0, 1] grey image).
 VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "": lambda g: g,
@@ -54,8 +79,8 @@ VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "inverted": lambda g: 1.0 - g,
     "up2": lambda g: transform.rescale(g, 2, order=1),
     "up3": lambda g: transform.rescale(g, 3, order=1),
-    "rot+8": lambda g: transform.rotate(g, 8, resize=True, mode="edge"),
-    "rot-8": lambda g: transform.rotate(g, -8, resize=True, mode="edge"),
+    "rot+8": lambda g: _rotate(g, 8),
+    "rot-8": lambda g: _rotate(g, -8),
     "mirror": lambda g: g[:, ::-1],
 }
 CORRUPT_VARIANTS = ("", "gamma0.5", "gain0.6", "up2")
@@ -102,6 +127,11 @@ def hand_cases(data_dir: Path) -> Iterator[Case]:
             fn = VARIANTS[name]
             yield Case(f"mura/HAND.png#{ftype}-{digit}{'-' + name if name else ''}", "hand", "corrupt",
                        lambda fn=fn, bad=bad: _f32(fn(bad)), {PHAL: False}, ftype, "pa", meta=THIN)
+    for digit, bad in digit_deletions(g):
+        for name in CORRUPT_VARIANTS:
+            fn = VARIANTS[name]
+            yield Case(f"mura/HAND.png#missing_digit_ray-{digit}{'-' + name if name else ''}", "hand", "corrupt",
+                       lambda fn=fn, bad=bad: _f32(fn(bad)), {DIGITS: False}, "missing_digit_ray", "pa", meta=THIN)
 
 
 PHANTOMS: dict[str, tuple[tuple[int, ...], str]] = {
