@@ -136,12 +136,22 @@ def _distal_direction(gs: np.ndarray, air_level: float, row: int, centres: list[
                       floor: float, stop: int) -> tuple[tuple[float, float], tuple[float, float]]:
     """(distal, proximal) unit directions in the rotated frame.
 
-    Each digit is tracked both ways until its ridge fades (:func:`_track`); beyond a fingertip
-    (``0.06 * extent`` further on) lies air (darker than midway between the segmentation's
-    background and soft-tissue levels), beyond the proximal end (carpus, forearm) soft tissue or
-    the image edge. The direction whose track ends lead to air for more digits is distal.
+    Rays fan out distally and converge on the carpus proximally: every digit is tracked
+    ``0.15 * extent`` px both ways (:func:`_track` without a floor) and the direction whose track
+    ends spread wider across the hand is distal. When the spreads are within 10 % of each other
+    (a single digit, say), the tracks are followed until their ridge fades, and the direction
+    whose ends lead to air (darker than ``air_level`` ``0.06 * extent`` further on) for more
+    digits is distal (a forearm more often leaves the film than a fingertip).
     """
     h, w = gs.shape
+    n = max(5, int(0.15 * extent))
+    spread = {}
+    for sgn in (-1.0, 1.0):
+        ends = [p[-1][1] for c in centres if (p := _track(gs, (float(row), float(c)), (sgn, 0.0), n, 1, -np.inf, n))]
+        spread[sgn] = float(np.ptp(ends)) if len(ends) >= 2 else 0.0
+    if abs(spread[-1.0] - spread[1.0]) > 0.1 * max(spread.values()):
+        sgn = -1.0 if spread[-1.0] > spread[1.0] else 1.0
+        return (sgn, 0.0), (-sgn, 0.0)
     votes = {-1.0: 0, 1.0: 0}
     for c in centres:
         for sgn in votes:

@@ -8,6 +8,9 @@ between the tip and the MCP. Expected (hand record): ``phalanges.thumb`` (2) in 
 (the larger end-of-row gap is less than ``THUMB_MARGIN`` times the other), both end digits
 may read either count.
 
+Not judged (n/a) when the number of digit axes traced is outside the hand record's digit
+count (that is ``hand.digit_count``'s verdict).
+
 Value: the number of digits with a wrong count. Evidence: per digit the tip, the joint gaps
 counted (MCP last) and the axis, in full-resolution (row, col).
 """
@@ -21,11 +24,6 @@ from ..types import CheckResult, LoadedImage
 from . import CheckContext
 
 NAME = "hand.phalanges"
-
-#: Digits needed to judge phalanges: with fewer, the hand reading itself is in doubt (that is
-#: ``hand.digit_count``'s verdict).
-MIN_DIGITS = 4
-
 
 def _allowed(a: PhalangesAnalysis, i: int, region: str) -> range:
     rec = expected(region)
@@ -44,9 +42,12 @@ def phalanges(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     if why := no_bone_reason(seg):
         return CheckResult.na(NAME, why)
     a: PhalangesAnalysis = image.memo("anatomy.phalanges", lambda: analyse_phalanges(seg))
-    if len(a.digits) < MIN_DIGITS:
-        return CheckResult.na(NAME, f"only {len(a.digits)} digit axes traced (need {MIN_DIGITS}); "
-                                    "see hand.digit_count")
+    n_exp = expected(image.meta.region or "hand")["digit_count"]
+    if not n_exp.contains(len(a.digits)):
+        # An extra or missing digit is hand.digit_count's finding; phalanges are judged only on a
+        # hand read with the expected digits (otherwise which digit is the thumb is guesswork).
+        return CheckResult.na(NAME, f"{len(a.digits)} digit axes traced, expected {n_exp.describe()}: "
+                                    "phalanges not judged (see hand.digit_count)")
     wrong = []
     for i, d in enumerate(a.digits):
         ok = _allowed(a, i, image.meta.region or "hand")
