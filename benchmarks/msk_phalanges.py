@@ -4,7 +4,9 @@ Phantoms (``hand_phantom``, seeds 0-9, random exposure): normal counts (thumb 2,
 one finger with 2 phalanges (``fused``: a missing interphalangeal joint), one with 4
 (``extra``), and a thumb with 3. A phantom is *flagged* when any digit's count differs from the
 hand record's (thumb ``phalanges.thumb``, fingers ``phalanges.finger``) or the digit count is
-not 5. Then the reading of the one real PA hand (MURA example), digit by digit.
+not 5. Then the reading of the one real PA hand (MURA example), digit by digit (tip, joints
+counted, MCP, full-resolution (row, col)). The full accuracy table (real variants, corruptions)
+is ``benchmarks/anatomy_accuracy.py --cases digits``.
 
 Usage::
 
@@ -53,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         a = analyse_phalanges(segment(load_grey(png)))
         print(f"\nreal MURA HAND.png: flagged={flagged(a)}")
         for d in a.digits:
-            print(f"  {'thumb ' if d.is_thumb else 'finger'} phalanges {d.phalanges}  segments along the ray (px, "
-                  f"proximal->distal, metacarpal = #{d.metacarpal_index}): {d.segments}")
+            ips = [d.gaps[k] for k in d.ip_indices]
+            mcp = d.gaps[d.mcp_index] if d.mcp_index >= 0 else None
+            print(f"  {'thumb ' if d.is_thumb else 'finger'} phalanges {d.phalanges}  tip {d.tip}  "
+                  f"IP joints {ips}  MCP {mcp}")
     return 0
 
 

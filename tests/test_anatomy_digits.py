@@ -175,3 +175,10 @@ def test_real_hand_digit_ray_removal_detected(hand: np.ndarray) -> None:
 
     res = [_run(DIGITS, bad) for _, bad in digit_deletions(hand)]
     assert all(r.passed is False and r.value == 4 for r in res), [r.reason for r in res]
+
+
+def test_thumbnails_too_small_are_not_judged() -> None:
+    small = hand_phantom(5, size=64, seed=0)
+    for name in (PHAL, DIGITS):
+        res = _run(name, small)
+        assert res.passed is None and "too small" in res.reason

@@ -1,31 +1,40 @@
-"""Phalanges per digit on a PA hand (or finger) radiograph: joint gaps along each digit's axis.
+"""Phalanges per digit on a PA hand radiograph: joint gaps along each digit's traced axis.
 
-Weight-free. Builds on :func:`anatscore.anatomy.hand.analyse_hand` (hand axis, the scanline
+Weight-free. Builds on :func:`anatscore.anatomy.hand.analyse_hand` (hand axis, and the scanline
 where every digit crosses). In that rotated frame (hand axis vertical), for each digit:
 
 1. **Axis.** From the digit's run on the counting scanline a ridge is followed both ways on
-   the grey image smoothed at about a phalanx's half-width (``track_sigma`` of the working
-   image's long side, 5 px at 512): 1 px steps along a direction that bends slowly with the
-   path (``inertia`` 0.9, so the oblique thumb is followed but a joint gap does not make the
-   track slide off the bone), each step moving to the brightest of the points ±1 px across it.
-   Distally the track stops once the ridge has stayed below the segmentation's soft-tissue /
-   bone midpoint for ``stop`` of the bone's extent (past the tip); proximally it runs
-   ``down_frac`` of the extent (metacarpal, into the carpus). Which way is distal is decided by
-   where the tracks end: beyond fingertips lies air (:func:`_distal_direction`). The path is
-   smoothed (Gaussian, 3 px) before sampling.
-2. **Profile.** The grey image averaged over ±``half_width`` px across the axis (a joint gap is
-   a dark line across the whole bone, trabecular noise is not coherent across it).
-3. **Joint gaps.** Black top-hat of the profile, ``T = closing_L(p) - p`` with ``L`` =
-   ``gap_scale`` of the extent (wider than a joint gap, far shorter than a phalanx), divided by
-   the bone - soft-tissue contrast ``C`` of the segmentation: a gap is a peak of ``T / C`` of at
-   least ``gap_depth``, at least ``min_seg`` of the extent from the next stronger gap.
-4. **MCP joint and count.** The tip is the distal end of the track. The MCP joint is the
-   strongest gap at least ``min_mcp`` of the digit's tip-to-seed... (see :func:`_mcp_index`);
-   the phalanges are the segments between the tip and the MCP gap: ``1 + number of gaps
-   distal to the MCP``.
-5. **Thumb.** The digit at the end of the row with the larger gap to its neighbour.
+   the grey image smoothed at about a phalanx's half-width (``track_sigma`` = 1 % of the
+   working image's long side, 5 px at 512): 1 px steps along a direction that bends slowly
+   (``inertia`` 0.9: the oblique thumb is followed, but a dark joint gap does not make the track
+   slide off the bone), each step moving to the brightest of the points ±1 px across it.
+   Distally the track stops once the ridge has stayed below ``soft + tip_level * (bone - soft)``
+   (segmentation levels) for ``stop`` of the bone's extent: the tip. Proximally it runs
+   ``down_frac`` of the extent (metacarpal, into the carpus). Distal is the direction in which
+   the rays fan out (:func:`_distal_direction`). The path is smoothed (Gaussian, 3 px).
+2. **Profile.** The (unsmoothed) grey image averaged over ±``half_width`` px (4 px at 512)
+   across the axis: a joint gap is a 1-2 px dark line across the whole bone, trabecular noise
+   is not coherent across it.
+3. **Joint gaps** (:func:`joint_gaps`). Black top-hat ``T = closing_L(p) - p`` (``L`` =
+   ``gap_scale`` of the long side, 7 px at 512: wider than a joint gap, far shorter than a
+   phalanx) over the bone - soft-tissue contrast; twice as wide dips count when at least 0.3
+   deep (bones clearly apart). Peaks of at least ``gap_floor`` are candidate gaps.
+4. **MCP joint** (:func:`_mcp_index`): the most proximal strong gap (at least ``strong`` x the
+   digit's deepest) with a gap-free bone behind it at least ``mcp_free`` x its distance from
+   the tip: the metacarpal shaft (carpal gaps come in clusters).
+5. **Count** (:func:`_count_phalanges`): ``1 +`` the interphalangeal gaps between the tip and
+   the MCP: at least ``margin`` of that length from either end, at least ``max(gap_floor,
+   ip_rel x MCP depth, ip_rel_ip x the deepest of them)`` deep, and ``ip_sep`` of the length
+   apart (the deeper kept).
+6. **Thumb.** The digit at the end of the row with the larger gap to its neighbour
+   (``thumb_confident`` when that gap is at least :data:`THUMB_MARGIN` x the other end's).
    Expected: 2 in the thumb, 3 in a finger (hand record ``phalanges.thumb`` /
    ``phalanges.finger``).
+
+Tuned and measured on hand phantoms and ONE real PA hand (MURA example) under acquisition
+variants: ``PYTHONPATH=. python benchmarks/anatomy_accuracy.py --cases digits``. The faint IP
+joints of the real hand sit 1.5-4x above the trabecular noise of the profile (ring PIP ~0.1
+deep): thin margins, blurred renderings (2-3x upsampled copies) lose the ring finger's PIP.
 
 Input: a :class:`~anatscore.anatomy.segment.Segmentation` (grey in [0, 1], bright = bone).
 """
@@ -121,15 +130,15 @@ def _track(gs: np.ndarray, start: tuple[float, float], direction: tuple[float, f
     return path
 
 
-def _ray_profile(img: np.ndarray, path: np.ndarray, half_width: int) -> np.ndarray:
-    """Mean of ``img`` over ``-half_width..half_width`` px across the path at each path point
-    (bilinear samples; the across direction from the smoothed path tangent)."""
+def _ray_lines(img: np.ndarray, path: np.ndarray, half_width: int) -> np.ndarray:
+    """``img`` sampled along ``2 * half_width + 1`` lines parallel to the path, offsets
+    ``-half_width..half_width`` px across it (bilinear; the across direction from the smoothed
+    path tangent): shape (lines, path points)."""
     t = np.gradient(ndi.gaussian_filter1d(path, 2.0, axis=0, mode="nearest"), axis=0)
     t /= np.maximum(np.hypot(t[:, 0], t[:, 1]), 1e-9)[:, None]
     n = np.stack([-t[:, 1], t[:, 0]], axis=1)
-    samples = [ndi.map_coordinates(img, (path + k * n).T, order=1, mode="nearest")
-               for k in range(-half_width, half_width + 1)]
-    return np.mean(samples, axis=0)
+    return np.stack([ndi.map_coordinates(img, (path + k * n).T, order=1, mode="nearest")
+                     for k in range(-half_width, half_width + 1)])
 
 
 def _distal_direction(gs: np.ndarray, air_level: float, row: int, centres: list[int], extent: int,
@@ -168,18 +177,27 @@ def _distal_direction(gs: np.ndarray, air_level: float, row: int, centres: list[
     return (sgn, 0.0), (-sgn, 0.0)
 
 
-def joint_gaps(profile: np.ndarray, contrast: float, scale: int, depth: float, min_sep: int,
-               wide_depth: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
-    """Joint gaps of a profile along a digit: indices and depths (step 3 of the module docstring).
+def joint_gaps(lines: np.ndarray, contrast: float, scale: int, depth: float, min_sep: int,
+               wide_depth: float = 0.3, tilt: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Joint gaps along a digit: indices and depths (step 3 of the module docstring).
 
-    ``T = closing_scale(p) - p`` (grey closing fills dips narrower than ``scale``), depth
-    ``T / contrast``. Dips up to twice as wide are added where they are at least ``wide_depth``
-    deep (bones clearly apart; at the wide scale trabecular noise would pass a low threshold).
-    Peaks of at least ``depth`` are kept, at least ``min_sep`` apart (the deeper kept).
+    ``lines``: one profile, or a stack (lines across the axis x positions along it). Per line,
+    ``T = closing_scale(p) - p`` (grey closing fills dips narrower than ``scale``), spread by a
+    maximum filter of ±``tilt`` px along the axis (a joint line slanted or curved across the
+    bone reaches neighbouring lines a pixel or so apart), averaged over the lines, over
+    ``contrast``. Dips of the mean profile up to twice as wide are added where at least
+    ``wide_depth`` deep (bones clearly apart). Peaks of at least ``depth`` are kept, at least
+    ``min_sep`` apart (the deeper kept).
     """
+    stack = np.atleast_2d(np.asarray(lines, dtype=np.float64))
     c = max(contrast, 1e-3)
-    t = (ndi.grey_closing(profile, size=max(3, scale), mode="nearest") - profile) / c
-    wide = (ndi.grey_closing(profile, size=max(5, 2 * scale), mode="nearest") - profile) / c
+    size = max(3, scale)
+    per_line = ndi.grey_closing(stack, size=(1, size), mode="nearest") - stack
+    if tilt > 0:
+        per_line = ndi.maximum_filter1d(per_line, 2 * tilt + 1, axis=1, mode="nearest")
+    t = per_line.mean(axis=0) / c
+    mean = stack.mean(axis=0)
+    wide = (ndi.grey_closing(mean, size=max(5, 2 * scale), mode="nearest") - mean) / c
     t = np.maximum(t, np.where(wide >= wide_depth, wide, 0.0))
     idx, props = find_peaks(t, height=depth, distance=max(1, min_sep))
     return idx, props["peak_heights"]
@@ -263,6 +281,7 @@ def analyse_phalanges(
     half_width: float = 0.008,
     gap_scale: float = 0.014,
     gap_floor: float = 0.05,
+    gap_tilt: int = 1,
     strong: float = 0.5,
     mcp_free: float = 0.5,
     tip_level: float = 0.3,
@@ -314,8 +333,8 @@ def analyse_phalanges(
         if len(raw) < 8:
             continue
         path = ndi.gaussian_filter1d(raw, 3.0, axis=0, mode="nearest")
-        prof = _ray_profile(gs, path, hw)
-        idx, dep = joint_gaps(prof, bone - soft, int(round(gap_scale * side)), gap_floor, 2)
+        lines = _ray_lines(gs, path, hw)
+        idx, dep = joint_gaps(lines, bone - soft, int(round(gap_scale * side)), gap_floor, 2, tilt=gap_tilt)
         tip = len(path) - 1
         order = np.argsort(-idx)  # distal first
         idx, dep = idx[order], dep[order]

@@ -22,6 +22,7 @@ from ..anatomy.phalanges import PhalangesAnalysis, analyse_phalanges
 from ..anatomy.segment import no_bone_reason, segment_image
 from ..types import CheckResult, LoadedImage
 from . import CheckContext
+from .hand_digits import too_small
 
 NAME = "hand.phalanges"
 
@@ -38,6 +39,8 @@ def _allowed(a: PhalangesAnalysis, i: int, region: str) -> range:
 
 
 def phalanges(image: LoadedImage, ctx: CheckContext) -> CheckResult:
+    if why := too_small(image):
+        return CheckResult.na(NAME, why)
     seg = segment_image(image)
     if why := no_bone_reason(seg):
         return CheckResult.na(NAME, why)
