@@ -286,7 +286,7 @@ def analyse_phalanges(
     mcp_free: float = 0.5,
     tip_level: float = 0.3,
     ip_rel: float = 0.2,
-    ip_rel_ip: float = 0.3,
+    ip_rel_ip: float = 0.42,
     margin: float = 0.1,
     ip_sep: float = 0.15,
 ) -> PhalangesAnalysis:
