@@ -134,6 +134,13 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         target="anatscore.checks.pelvis:symmetry",
         regions=("pelvis",), modalities=_XRAY, group="anatomy",
     ),
+    # --- phalanges per digit (branch digits) ---
+    CheckSpec(
+        name="hand.phalanges",
+        summary="phalanges per digit on a PA hand (2 in the thumb, 3 per finger): fused, extra or missing phalanges",
+        target="anatscore.checks.hand_phalanges:phalanges",
+        regions=("hand",), modalities=_XRAY, group="anatomy",
+    ),
 )
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------

@@ -1,8 +1,7 @@
-"""Accuracy of ``hand.phalanges`` (not registered yet) on the digits cases, and the real hand's reading.
+"""Accuracy of ``hand.phalanges`` on the digits cases, and the real hand's reading digit by digit.
 
-``hand.phalanges`` (:mod:`anatscore.checks.hand_phalanges`) is not in ``ANATOMY_CHECKS`` until it
-meets the issue's targets, so ``benchmarks/anatomy_accuracy.py`` does not run it. This script
-scores it with the same harness functions (``score`` / ``report``) on the cases of
+Scores ``hand.phalanges`` (:mod:`anatscore.checks.hand_phalanges`) with the harness functions of
+``benchmarks/anatomy_accuracy.py`` (``score`` / ``report`` / ``timings``) on the cases of
 ``benchmarks/anatomy_cases/digits.py`` (hand phantoms with known phalanx counts; the ONE real
 MURA hand under acquisition variants, its phalanx corruptions), alongside ``hand.digit_count``,
 then prints the real hand's reading digit by digit (tip, IP joints, MCP: full-resolution
@@ -26,19 +25,9 @@ if str(REPO) not in sys.path:
 from anatscore.anatomy.phalanges import analyse_phalanges  # noqa: E402
 from anatscore.anatomy.segment import segment  # noqa: E402
 from anatscore.registry import check_spec  # noqa: E402
-from anatscore.types import CheckSpec  # noqa: E402
 from benchmarks.anatomy_accuracy import report, score, timings  # noqa: E402
 from benchmarks.anatomy_cases import digits  # noqa: E402
 from benchmarks.anatomy_cases.msk import load_grey  # noqa: E402
-
-#: The check's spec as it would be registered (kept here until it is).
-SPEC = CheckSpec(
-    name="hand.phalanges",
-    summary="phalanges per digit on a PA hand (2 in the thumb, 3 per finger): fused, extra or missing phalanges",
-    target="anatscore.checks.hand_phalanges:phalanges",
-    regions=("hand",), modalities=("xray",), group="anatomy",
-)
-
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -48,9 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-timing", action="store_true", help="skip the 512²/2048² speed measurement")
     args = p.parse_args(argv)
     data = args.data if args.data.is_dir() else None
-    specs = [check_spec("hand.digit_count"), SPEC]
+    specs = [check_spec("hand.digit_count"), check_spec("hand.phalanges")]
     tallies, n = score(digits.cases(data, step=args.quick), specs)
-    print(f"hand.phalanges (unregistered) and hand.digit_count on {n} digits cases "
+    print(f"hand.phalanges and hand.digit_count on {n} digits cases "
           f"(real = ONE MURA hand under {len(digits.VARIANTS)} acquisitions)")
     times = {} if args.no_timing else timings(list(digits.cases(data, step=args.quick)), specs)
     print(report(tallies, times, [s.name for s in specs]))
