@@ -22,12 +22,29 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from anatscore.anatomy.phalanges import analyse_phalanges  # noqa: E402
+import numpy as np  # noqa: E402
+
+from anatscore.anatomy.phalanges import PhalangesAnalysis, analyse_phalanges  # noqa: E402
 from anatscore.anatomy.segment import segment  # noqa: E402
 from anatscore.registry import check_spec  # noqa: E402
 from benchmarks.anatomy_accuracy import report, score, timings  # noqa: E402
 from benchmarks.anatomy_cases import digits  # noqa: E402
 from benchmarks.anatomy_cases.msk import load_grey  # noqa: E402
+
+def joint_agreement(a: PhalangesAnalysis) -> list[str]:
+    """Per annotated digit: distance (px) from each annotated joint (IPs distal to proximal,
+    MCP) to the nearest joint the analysis counted on the digit whose tip is nearest."""
+    out = []
+    for name, pts in digits.HAND_JOINTS.items():
+        tip = np.array(pts[0], float)
+        d = min(a.digits, key=lambda r: float(np.hypot(*(np.array(r.tip) - tip))))
+        found = [d.gaps[k] for k in d.ip_indices] + ([d.gaps[d.mcp_index]] if d.mcp_index >= 0 else [])
+        dist = [min((float(np.hypot(p[0] - q[0], p[1] - q[1])) for q in found), default=float("nan"))
+                for p in pts[1:]]
+        out.append(f"{name:6s} tip {float(np.hypot(*(np.array(d.tip) - tip))):4.1f}  joints "
+                   + " ".join(f"{x:4.1f}" for x in dist))
+    return out
+
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -58,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             ips = [d.gaps[k] for k in d.ip_indices]
             mcp = d.gaps[d.mcp_index] if d.mcp_index >= 0 else None
             print(f"  {'thumb ' if d.is_thumb else 'finger'} phalanges {d.phalanges}  tip {d.tip}  IP {ips}  MCP {mcp}")
+        print("\njoint positions vs the annotation (digits.HAND_JOINTS), px at 356 x 512:")
+        for line in joint_agreement(a):
+            print(f"  {line}")
     return 0
 
 

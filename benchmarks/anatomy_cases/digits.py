@@ -36,7 +36,10 @@ THIN = {"split": "thin (1 real hand)"}
 
 #: Annotation of ``real/xray/msk_mura_examples/HAND.png`` (356 x 512): per digit, (row, col) of
 #: the tip, the interphalangeal joints distal to proximal, and the MCP joint (the dark joint
-#: line), read on 3x enlargements of the image with the contrast stretched 5x.
+#: line). Provenance, plainly: the points were first taken from an early version of the
+#: detector's reading, then every one checked by eye on 3x enlargements with the contrast
+#: stretched 5x; four were moved onto the joint line (index DIP and PIP, ring PIP, little PIP),
+#: the others were on it. So only those four are independent of the detector.
 HAND_JOINTS: dict[str, tuple[tuple[float, float], ...]] = {
     "thumb": ((204, 32), (250, 53), (306, 81)),
     "index": ((66, 122), (98, 124), (142, 129), (225, 146)),
