@@ -140,7 +140,6 @@ def hand(shared_data: Path) -> np.ndarray:
 
 
 @pytest.mark.realdata
-@pytest.mark.slow
 def test_real_hand_passes_under_acquisition_variants(hand: np.ndarray) -> None:
     from benchmarks.anatomy_cases.digits import VARIANTS, _f32
 
@@ -156,7 +155,6 @@ def test_real_hand_passes_under_acquisition_variants(hand: np.ndarray) -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.slow
 def test_real_hand_phalanx_corruptions_detected(hand: np.ndarray) -> None:
     from benchmarks.anatomy_cases.digits import phalanx_corruptions
 
@@ -170,7 +168,6 @@ def test_real_hand_phalanx_corruptions_detected(hand: np.ndarray) -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.slow
 def test_real_hand_digit_ray_removal_detected(hand: np.ndarray) -> None:
     from benchmarks.anatomy_cases.digits import digit_deletions
 
