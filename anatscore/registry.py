@@ -150,6 +150,13 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         target="anatscore.checks.carpus:carpal_separation",
         regions=("wrist", "hand"), modalities=_XRAY, group="anatomy",
     ),
+    # --- phalanges per digit (branch digits) ---
+    CheckSpec(
+        name="hand.phalanges",
+        summary="phalanges per digit on a PA hand (2 in the thumb, 3 per finger): fused, extra or missing phalanges",
+        target="anatscore.checks.hand_phalanges:phalanges",
+        regions=("hand",), modalities=_XRAY, group="anatomy",
+    ),
 )
 
 # Every weight-free anatomy check judges one radiograph: on a grid or strip of several (GAN

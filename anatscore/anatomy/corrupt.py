@@ -9,6 +9,8 @@ the corruption.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -16,6 +18,7 @@ __all__ = [
     "close_joint_space", "scramble_texture_patches", "scramble_texture_phase", "remove_lateral_bone",
     "remove_fibula",
     "duplicate_digit", "delete_digit", "remove_forearm_bone", "fuse_forearm_bones", "fuse_carpal_gaps",
+    "fuse_phalanges", "insert_phalanx", "remove_phalanx", "remove_digit_ray",
 ]
 
 
@@ -420,4 +423,170 @@ def fuse_carpal_gaps(
     weight = np.clip((r - d) / max(1.0, 0.03 * side) + 0.5, 0, 1)
     out = g.copy()
     out[y0:y1, x0:x1] = (1 - weight) * sub + weight * closed
+# --- phalanges (branch digits) -------------------------------------------------------------
+# A digit is given by two points, its MCP joint and its tip ((row, col), full resolution), and
+# joints by their distance from the MCP along the MCP->tip line (``s``). The callers take these
+# from an annotation of the image (benchmarks/anatomy_cases/digits.py), not from the check.
+# Each edit remaps the pixels of a strip around the digit's line: a pixel at (s, t) (along,
+# across) takes the value at (src(s), t), blended into the image over a soft strip edge.
+
+
+def _digit_remap(g: np.ndarray, mcp: tuple[float, float], tip: tuple[float, float], half_width: float,
+                 src: Callable[[np.ndarray], np.ndarray], reach: float) -> np.ndarray:
+    """Remap the strip ``|t| <= half_width``, ``-half_width <= s <= reach`` of the digit line
+    MCP->tip: each pixel takes ``g`` at ``(src(s), t)`` (bilinear); the strip's edge is blended
+    over 3 px."""
+    g = np.asarray(g, dtype=np.float32)
+    m, tp = np.asarray(mcp, float), np.asarray(tip, float)
+    u = (tp - m) / max(float(np.hypot(*(tp - m))), 1e-9)
+    n = np.array([-u[1], u[0]])
+    rr, cc = np.mgrid[: g.shape[0], : g.shape[1]].astype(np.float32)
+    s = (rr - m[0]) * u[0] + (cc - m[1]) * u[1]
+    t = (rr - m[0]) * n[0] + (cc - m[1]) * n[1]
+    edge = 3.0
+    wgt = np.clip((half_width - np.abs(t)) / edge, 0, 1) * np.clip((s + half_width) / edge, 0, 1) \
+        * np.clip((reach - s) / edge, 0, 1)
+    box = wgt > 0
+    s_src = src(s[box])
+    coords = np.stack([m[0] + s_src * u[0] + t[box] * n[0], m[1] + s_src * u[1] + t[box] * n[1]])
+    vals = ndi.map_coordinates(g, coords, order=1, mode="nearest")
+    out = g.copy()
+    out[box] = (1 - wgt[box]) * g[box] + wgt[box] * vals
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def _digit_frame(mcp: tuple[float, float], tip: tuple[float, float], joint: tuple[float, float]) -> tuple[float, float]:
+    """(``s`` of ``joint`` along MCP->tip, digit length MCP->tip)."""
+    m, tp, j = (np.asarray(x, float) for x in (mcp, tip, joint))
+    length = float(np.hypot(*(tp - m)))
+    return float(np.dot(j - m, (tp - m) / max(length, 1e-9))), length
+
+
+def fuse_phalanges(g: np.ndarray, mcp: tuple[float, float], tip: tuple[float, float], joint: tuple[float, float],
+                   half_width: float, gap: float = 0.05) -> np.ndarray:
+    """Two phalanges fused (ankylosis): the interphalangeal joint at ``joint`` bridged by bone.
+
+    In the band ``|s - s_joint| <= gap * L`` (``L`` = MCP-to-tip length; wide enough for the
+    joint space and both subchondral plates), each across-position ``t`` takes the linear
+    blend of the lightly smoothed image (Gaussian, 1.5 px) at the band's two ends, plus the fine
+    texture (image minus its smoothed copy) of the bone ``2.2 * gap * L`` further proximal: the
+    flared bone ends join smoothly, the joint line disappears and the texture stays bone-like.
+    """
+    g = np.asarray(g, dtype=np.float32)
+    sj, length = _digit_frame(mcp, tip, joint)
+    hg = max(2.0, gap * length)
+    m, tp = np.asarray(mcp, float), np.asarray(tip, float)
+    u = (tp - m) / max(length, 1e-9)
+    n = np.array([-u[1], u[0]])
+    rr, cc = np.mgrid[: g.shape[0], : g.shape[1]].astype(np.float32)
+    s = (rr - m[0]) * u[0] + (cc - m[1]) * u[1]
+    t = (rr - m[0]) * n[0] + (cc - m[1]) * n[1]
+    edge = 2.0
+    wgt = np.clip((half_width - np.abs(t)) / edge, 0, 1) * np.clip((hg + edge - np.abs(s - sj)) / edge, 0, 1)
+    box = wgt > 0
+    sm = ndi.gaussian_filter(g, 1.5)
+    tex = g - sm
+
+    def at(img: np.ndarray, sv: np.ndarray | float) -> np.ndarray:
+        sv = np.broadcast_to(sv, t[box].shape)
+        return ndi.map_coordinates(img, np.stack([m[0] + sv * u[0] + t[box] * n[0], m[1] + sv * u[1] + t[box] * n[1]]),
+                                   order=1, mode="nearest")
+
+    lo, hi = at(sm, sj - hg - 1.0), at(sm, sj + hg + 1.0)
+    w = np.clip((s[box] - (sj - hg)) / (2 * hg), 0, 1)
+    fill = (1 - w) * lo + w * hi + at(tex, s[box] - 2.2 * hg)
+    out = g.copy()
+    out[box] = (1 - wgt[box]) * g[box] + wgt[box] * fill
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def insert_phalanx(g: np.ndarray, mcp: tuple[float, float], tip: tuple[float, float],
+                   proximal_joint: tuple[float, float], distal_joint: tuple[float, float], half_width: float) -> np.ndarray:
+    """An extra phalanx: the bone between ``proximal_joint`` and ``distal_joint`` (a phalanx with
+    the joint at its distal end) is repeated, everything distal to it (the rest of the digit and
+    its soft-tissue tip) moving out by its length, so the digit is longer by one phalanx."""
+    sa, length = _digit_frame(mcp, tip, proximal_joint)
+    sb, _ = _digit_frame(mcp, tip, distal_joint)
+    lp = sb - sa
+    if lp <= 2:
+        raise ValueError("distal_joint must lie distal to proximal_joint")
+    return _digit_remap(g, mcp, tip, half_width, lambda s: np.where(s >= sb, s - lp, s),
+                        reach=length + lp + 0.15 * length)
+
+
+def remove_phalanx(g: np.ndarray, mcp: tuple[float, float], tip: tuple[float, float],
+                   proximal_joint: tuple[float, float], distal_joint: tuple[float, float], half_width: float) -> np.ndarray:
+    """A missing phalanx: the bone between ``proximal_joint`` and ``distal_joint`` is cut out and
+    the distal rest of the digit moves in by its length (behind it, the air just beyond the
+    tip's soft tissue), so the digit is one phalanx shorter with its joints intact."""
+    sa, length = _digit_frame(mcp, tip, proximal_joint)
+    sb, _ = _digit_frame(mcp, tip, distal_joint)
+    lp = sb - sa
+    if lp <= 2:
+        raise ValueError("distal_joint must lie distal to proximal_joint")
+    beyond = 1.12 * length  # past the tip's soft tissue: air, sampled for everything further out
+    return _digit_remap(g, mcp, tip, half_width, lambda s: np.where(s >= sa, np.minimum(s + lp, beyond), s),
+                        reach=length + 0.15 * length)
+
+
+def remove_digit_ray(g: np.ndarray, ray: "list[tuple[float, float]] | tuple[tuple[float, float], ...]",
+                     half_widths: "list[float] | tuple[float, ...]", beyond_tip: float = 12.0, seed: int = 0) -> np.ndarray:
+    """A missing digit (ray): a whole digit with its metacarpal is replaced by what lies beside it.
+
+    ``ray`` is a polyline (row, col) from the fingertip to the metacarpal base; ``half_widths``
+    (one per vertex, interpolated between them) reach to about midway to the neighbouring rays.
+    The polyline is extended ``beyond_tip`` px past the tip (the finger's soft tissue). Every
+    pixel within the half-width of the polyline takes the linear blend, across the ray, of the
+    lightly smoothed image at the two edges of the band (web-space air between fingers, palm soft
+    tissue between metacarpals), plus fine texture (image minus its smoothed copy) from a band
+    beside the ray, so no bony stump or straight cut edge is left. Unlike :func:`delete_digit`
+    (a vertical column strip), this follows the ray's own slant.
+    """
+    from scipy.spatial import cKDTree
+
+    g = np.asarray(g, dtype=np.float32)
+    pts = np.asarray(ray, float)
+    hws = np.asarray(half_widths, float)
+    if pts.ndim != 2 or len(pts) < 2 or len(hws) != len(pts):
+        raise ValueError("ray needs >= 2 (row, col) vertices and one half-width per vertex")
+    d0 = (pts[0] - pts[1]) / max(float(np.hypot(*(pts[0] - pts[1]))), 1e-9)
+    pts = np.vstack([pts[0] + beyond_tip * d0, pts])
+    hws = np.concatenate([[hws[0]], hws])
+    # Dense samples along the polyline with their tangent and half-width.
+    seg_len = np.hypot(*np.diff(pts, axis=0).T)
+    cum = np.concatenate([[0], np.cumsum(seg_len)])
+    s = np.arange(0, cum[-1], 0.5)
+    samp = np.stack([np.interp(s, cum, pts[:, 0]), np.interp(s, cum, pts[:, 1])], axis=1)
+    hw = np.interp(s, cum, hws)
+    tan = np.gradient(samp, axis=0)
+    tan /= np.maximum(np.hypot(tan[:, 0], tan[:, 1]), 1e-9)[:, None]
+    nrm = np.stack([-tan[:, 1], tan[:, 0]], axis=1)
+    r0, c0 = np.floor(samp.min(0) - hws.max() - 2).astype(int)
+    r1, c1 = np.ceil(samp.max(0) + hws.max() + 2).astype(int)
+    r0, c0 = max(r0, 0), max(c0, 0)
+    r1, c1 = min(r1, g.shape[0] - 1), min(c1, g.shape[1] - 1)
+    rr, cc = np.mgrid[r0: r1 + 1, c0: c1 + 1]
+    pix = np.stack([rr.ravel(), cc.ravel()], axis=1).astype(float)
+    _, k = cKDTree(samp).query(pix)
+    off = pix - samp[k]
+    t = np.sum(off * nrm[k], axis=1)
+    along = np.sum(off * tan[k], axis=1)
+    inside = (np.abs(t) <= hw[k]) & ((k > 0) & (k < len(s) - 1) | (np.abs(along) < 1.0))
+    sm = ndi.gaussian_filter(g, 1.5)
+    tex = g - sm
+    p, kk, tt = pix[inside], k[inside], t[inside]
+    left = samp[kk] - hw[kk, None] * nrm[kk]
+    right = samp[kk] + hw[kk, None] * nrm[kk]
+    vl = ndi.map_coordinates(sm, left.T, order=1, mode="nearest")
+    vr = ndi.map_coordinates(sm, right.T, order=1, mode="nearest")
+    w = (tt + hw[kk]) / (2 * hw[kk])
+    rng = np.random.default_rng(seed)
+    side = np.where(rng.random(len(p)) < 0.5, -1.0, 1.0)[:, None]
+    src = p + side * (2.2 * hw[kk, None]) * nrm[kk]  # texture from beside the ray
+    fill = (1 - w) * vl + w * vr + ndi.map_coordinates(tex, src.T, order=1, mode="nearest")
+    out = g.copy()
+    # Soft edge: blend over the outer 2 px of the band.
+    blend = np.clip((hw[kk] - np.abs(tt)) / 2.0, 0, 1)
+    ri, ci = p[:, 0].astype(int), p[:, 1].astype(int)
+    out[ri, ci] = (1 - blend) * g[ri, ci] + blend * fill
     return np.clip(out, 0, 1).astype(np.float32)

@@ -16,9 +16,21 @@ from . import CheckContext
 
 NAME = "hand.digit_count"
 
+#: Below this long side (px) a hand's digits are a few pixels wide and the bone runs merge: the
+#: 40-px thumbnails of generated/hand_gan_thumbnails read 1 digit, real and generated alike.
+MIN_SIDE = 128
+
+
+def too_small(image: LoadedImage) -> str | None:
+    """The not-applicable reason for a hand image too small to resolve digits, or None."""
+    side = max(image.grey.shape)
+    return f"image too small to resolve digits ({side} px < {MIN_SIDE} px long side)" if side < MIN_SIDE else None
+
 
 def digit_count(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     rec = expected(image.meta.region)
+    if why := too_small(image):
+        return CheckResult.na(NAME, why)
     seg = segment_image(image)
     if why := no_bone_reason(seg):
         return CheckResult.na(NAME, why)
