@@ -134,6 +134,12 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         target="anatscore.checks.pelvis:symmetry",
         regions=("pelvis",), modalities=_XRAY, group="anatomy",
     ),
+    CheckSpec(
+        name="head.skull_vault",
+        summary="lateral skull: the calvarium traced as a continuous, smooth bright band (no gap, no ripple)",
+        target="anatscore.checks.skull:skull_vault",
+        regions=("head",), modalities=_XRAY, group="anatomy",
+    ),
 )
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------

@@ -1,0 +1,48 @@
+"""``head.skull_vault``: the calvarium on a lateral skull film is a continuous, smooth bright band.
+
+See :mod:`anatscore.anatomy.skull`. Thresholds (``gap``, ``waviness``) are in
+``anatscore/anatomy/regions/head.json``, measured on the even-indexed real cephalograms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..anatomy.expected import expected
+from ..anatomy.skull import analyse_vault
+from ..types import CheckResult
+from . import CheckContext
+
+NAME = "head.skull_vault"
+
+
+def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
+    """Value: the longest weak stretch of the traced vault as a fraction of the traced sector.
+
+    Fails when that gap exceeds the record's ``vault_gap`` maximum (bone missing along the vault)
+    or when the vault outline's waviness exceeds ``vault_waviness`` (rippled / distorted outline).
+    Not applicable for frontal (PA/AP) views and when no vault outline is in frame.
+    """
+    if image.meta.view in ("pa", "ap"):
+        return CheckResult.na(NAME, f"vault tracing applies to lateral skull films, image is {image.meta.view}")
+    v = image.memo("anatomy.skull.vault", lambda: analyse_vault(image.grey))
+    if v.reason is not None or not np.isfinite(v.gap):
+        return CheckResult.na(NAME, v.reason or "vault not measurable", sector_rays=v.sector_rays)
+    rec = expected("head")
+    gap_rng, wav_rng = rec["vault_gap"], rec["vault_waviness"]
+    problems = []
+    if not gap_rng.contains(v.gap):
+        problems.append(f"vault interrupted over {v.gap:.0%} of the traced outline (expected {gap_rng.describe()})")
+    if np.isfinite(v.waviness) and not wav_rng.contains(v.waviness):
+        problems.append(f"vault outline wavy: residual {v.waviness:.3f} of the radius (expected {wav_rng.describe()})")
+    if not np.isfinite(v.waviness):
+        problems.append("too little continuous vault bone to trace its outline")
+    ok = not problems
+    reason = "; ".join(problems) if problems else (
+        f"continuous vault over {v.sector_rays} rays (longest weak stretch {v.gap:.0%}, waviness {v.waviness:.3f})")
+    evidence = {"points": [[round(a, 1), round(b, 1)] for a, b in v.points[::2]], "centre": list(v.centre)}
+    return CheckResult.judge(NAME, v.gap, ok, reason, evidence=evidence, waviness=v.waviness,
+                             sector_rays=v.sector_rays, cut_rays=v.cut_rays,
+                             median_strength=v.median_strength)
