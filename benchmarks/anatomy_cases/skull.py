@@ -2,8 +2,8 @@
 and controlled corruptions of each placed with the orthodontists' landmarks:
 
 - ``vault_segment_erased``: a stretch of the frontal bone (rows 35..75 % of the way from the
-  film's top to the nasion landmark, from the skin inwards over 7.5 % of the film width: scalp,
-  outer table, diploe, inner table) replaced by scalp-level soft tissue with the scalp's own
+  film's top to the nasion landmark, from the skin to 4 % of the width inside the brightest
+  column of the frontal bone) replaced by scalp-level soft tissue with the scalp's own
   fine-grain texture, feathered edges (no rim);
 - ``vault_wavy``: the same part of the vault rippled by ``skimage.transform.warp`` with a smooth
   horizontal displacement ``A sin(2 pi y / lambda)`` (``A`` = 2 % of the width, ``lambda`` = 45 %
@@ -63,22 +63,34 @@ def _forehead_rows(g: np.ndarray, n_row: float, lo: float, hi: float) -> np.ndar
 
 
 def erase_vault_segment(g: np.ndarray, nasion_rc: tuple[float, float], lo: float = 0.35,
-                        hi: float = 0.75, depth: float = 0.075) -> np.ndarray:
-    """Replace a stretch of the frontal bone by scalp-level soft tissue (see module docstring)."""
+                        hi: float = 0.75) -> np.ndarray:
+    """Replace a stretch of the frontal bone by scalp-level soft tissue (see module docstring).
+
+    Per row: the bone = the brightest column of the smoothed row within 20 % of the width left
+    of the nasion (to 3 % right of it); the skin = the first column right of it below the
+    midpoint of that peak and the row's air level. The erased span runs from 4 % of the width
+    inside the bone peak to the skin; its fill is the scalp's level (the median just inside the
+    skin) plus noise of the film's fine-grain amplitude, with feathered edges.
+    """
     h, w = g.shape
     ny, nx = nasion_rc
+    gs = ndi.gaussian_filter(g, 2.0)
     rows = _forehead_rows(g, ny, lo, hi)
-    skin = _skin_cols(g, rows, max(0, int(nx - 0.25 * w)))
-    d = int(depth * w)
     mask = np.zeros_like(g, dtype=bool)
-    scalp = []
-    for r, s in zip(rows, skin):
-        mask[r, max(0, s - d):min(w, s + 2)] = True
-        scalp.extend(g[r, max(0, s - int(0.012 * w)):s])
+    scalp: list[float] = []
+    a0, a1 = max(0, int(nx - 0.2 * w)), min(w - 1, int(nx + 0.03 * w))
+    for r in rows:
+        line = gs[r]
+        peak = a0 + int(np.argmax(line[a0:a1]))
+        air = float(np.percentile(line[peak:], 5))
+        below = np.flatnonzero(line[peak:] < 0.5 * (line[peak] + air))
+        skin = peak + (int(below[0]) if below.size else 0)
+        mask[r, max(0, peak - int(0.04 * w)):min(w, skin + 1)] = True
+        scalp.extend(g[r, max(peak + 1, skin - int(0.01 * w)):skin])
     level = float(np.median(scalp)) if scalp else float(np.median(g))
     rng = np.random.default_rng(int(ny) * 7 + int(nx))
     fine = g - ndi.gaussian_filter(g, 1.5)
-    noise = rng.normal(0.0, float(np.std(fine[mask])) or 0.01, g.shape)
+    noise = rng.normal(0.0, float(np.std(fine)) or 0.01, g.shape)
     fill = level + ndi.gaussian_filter(noise, 0.8) * 1.5
     alpha = ndi.gaussian_filter(mask.astype(np.float64), 2.0)
     out = (1 - alpha) * g + alpha * fill

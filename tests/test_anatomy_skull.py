@@ -1,0 +1,91 @@
+"""head.skull_vault: phantom with known answers, gating, and the real cephalograms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anatscore.anatomy.skull import analyse_vault
+from anatscore.checks import CheckContext, applies
+from anatscore.registry import check_spec, resolve
+from anatscore.types import ImageMeta, LoadedImage
+
+
+def skull_phantom(gap_deg: float = 0.0, n: int = 256, seed: int = 0) -> np.ndarray:
+    """A lateral 'head': soft-tissue ellipse on air, a bright vault band 4 px inside the skin,
+    a mid-grey cranial cavity; ``gap_deg`` degrees of the band (centred on the top) replaced by
+    soft tissue."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:n, :n].astype(float)
+    cy, cx = 0.5 * n, 0.5 * n
+    rho = np.hypot((yy - cy) / 0.42, (xx - cx) / 0.38) / n
+    ang = np.degrees(np.arctan2(-(yy - cy), xx - cx))
+    g = np.full((n, n), 0.1)
+    g[rho < 1.0] = 0.35  # scalp / soft tissue
+    band = (rho > 0.90) & (rho < 0.96)
+    g[rho <= 0.90] = 0.55  # cranial cavity
+    in_gap = np.abs(ang - 90.0) < gap_deg / 2
+    g[band & ~in_gap] = 0.85
+    g[band & in_gap] = 0.35
+    return np.clip(g + rng.normal(0, 0.01, g.shape), 0, 1).astype(np.float32)
+
+
+def _run(grey: np.ndarray, region: str = "head", modality: str = "xray", view: str = "lateral"):
+    meta = ImageMeta(image_id="x", path="x", modality=modality, region=region, view=view)
+    spec = check_spec("head.skull_vault")
+    ok, why = applies(spec, meta)
+    if not ok:
+        return None, why
+    return resolve(spec.target)(LoadedImage(meta=meta, grey=grey), CheckContext()), ""
+
+
+def test_phantom_intact_vault_passes():
+    v = analyse_vault(skull_phantom())
+    assert v.reason is None and v.sector_rays >= 40
+    assert v.gap < 0.1 and v.waviness < 0.02
+    res, _ = _run(skull_phantom())
+    assert res.passed is True, res.reason
+
+
+def test_phantom_vault_gap_fails():
+    v = analyse_vault(skull_phantom(gap_deg=50.0))
+    assert v.gap > 0.2  # 50 of ~180 traced degrees
+    res, _ = _run(skull_phantom(gap_deg=50.0))
+    assert res.passed is False and "interrupted" in res.reason
+
+
+def test_gating_other_regions_and_modalities():
+    g = skull_phantom()
+    assert _run(g, region="chest")[0] is None
+    assert _run(g, modality="ct")[0] is None
+    res, _ = _run(g, view="pa")
+    assert res.passed is None
+
+
+def _cephalograms(shared_data: Path) -> list[Path]:
+    files = sorted((shared_data / "real/xray/head_cephalogram/images_half").glob("*.png"))
+    if not files:
+        pytest.skip("no cephalograms in shared data")
+    return files
+
+
+@pytest.mark.slow
+def test_real_cephalograms_false_failures(shared_data):
+    from PIL import Image
+
+    fails = []
+    for p in _cephalograms(shared_data):
+        grey = np.asarray(Image.open(p).convert("L"), dtype=np.float32) / 255.0
+        res, _ = _run(grey)
+        if res.passed is False:
+            fails.append(p.name)
+    # measured: 2/31 (038.png, 041.png: weak, interrupted frontal ridge); allow no regression
+    assert len(fails) <= 2, fails
+
+
+def test_ct_head_slice_not_applicable():
+    meta = ImageMeta(image_id="ct", path="ct", modality="ct", region="head")
+    ok, why = applies(check_spec("head.skull_vault"), meta)
+    assert not ok and "modality" in why
