@@ -45,7 +45,9 @@ RIDGE_SIGMAS = (2.0, 3.0, 4.0)
 RIDGE_MIN = 0.25  # of the image's 99th ridge percentile
 DEPTH = 0.08  # of the working long side: skin-to-outer-table search depth
 GAP_REL = 0.35  # of the sector's median ridge strength
+DEEP = 0.02  # of the working long side: ridge deeper than the sector's median depth by this is not vault
 MIN_SECTOR = 12
+AIR_OPEN = 4  # px at WORK: opening of the air mask (cuts thin dark paths into the sinuses)
 SECTOR_BELOW = -10.0  # degrees: vault rays point above this elevation from the origin
 ORIGIN_ROWS = 0.5  # origin = centroid of the body in this upper fraction of its rows  # rays; fewer vault rays -> no verdict
 
@@ -58,7 +60,7 @@ class SkullVault:
     sector_rays: int  # rays reaching air above the origin
     cut_rays: int  # rays leaving the image (film crop)
     gap: float  # longest weak run / sector
-    waviness: float  # RMS residual of r(theta) about its smooth trend / median r
+    waviness: float  # median |r(theta) - robust quadratic trend| / median r
     aspect: float  # horizontal / vertical semi-axis of the axis-aligned ellipse fit
     median_strength: float  # median ridge strength on the sector / image 99th ridge percentile
     points: list[tuple[float, float]] = field(default_factory=list)  # (row, col) vault points
@@ -86,7 +88,7 @@ def _air(g: np.ndarray) -> np.ndarray:
         t0 = float(filters.threshold_multiotsu(gs, 3)[0])
     except ValueError:  # too few grey levels
         return np.zeros(g.shape, bool)
-    dark = morphology.opening(gs < t0, morphology.disk(2))
+    dark = morphology.opening(gs < t0, morphology.disk(max(1, round(AIR_OPEN * max(g.shape) / WORK))))
     lab, _ = ndi.label(dark)
     border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
     return np.isin(lab, border[border > 0])
@@ -140,6 +142,7 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     strength = np.zeros(N_RAYS)
     ends = np.full(N_RAYS, -1)  # 1 = reached air, 0 = cut by the image border
     skin_y = np.full(N_RAYS, np.nan)
+    skin_r = np.full(N_RAYS, np.nan)
     min_sep = max(2, int(round(2 * k / step)))
     for i, th in enumerate(theta):
         yy = cy - t * np.sin(th)  # theta counter-clockwise, image rows grow downwards
@@ -157,6 +160,7 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
         end = int(hits[0])
         ends[i] = 1
         skin_y[i] = yy[end]
+        skin_r[i] = t[end]
         lo = max(0, end - int(depth / step))
         prof = ndi.map_coordinates(ridge, [yy[lo:end], xx[lo:end]], order=1)
         if prof.size < 3:
@@ -181,21 +185,41 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     r = r_out[idx]
     med = float(np.median(s[s > 0])) if (s > 0).any() else 0.0
     out.median_strength = med
-    weak = (s < GAP_REL * med) | ~np.isfinite(r)
+    # depth of the outer-table ridge under the skin: the scalp is thin and even over the vault;
+    # a ridge found much deeper is something inside the cavity, not the vault
+    depth_r = skin_r[idx] - r
+    ok_d = np.isfinite(depth_r) & (s >= GAP_REL * med)
+    med_d = float(np.median(depth_r[ok_d])) if ok_d.any() else np.nan
+    weak = (s < GAP_REL * med) | ~np.isfinite(r) | (depth_r > med_d + DEEP * side)
     out.gap = float(_longest_run(weak) / idx.size)
     good = ~weak
     if good.sum() >= MIN_SECTOR:
         rr = np.interp(np.arange(idx.size), np.flatnonzero(good), r[good])
         # a smooth vault has r(theta) close to a quadratic over the sector; ripples do not
         u = np.linspace(-1.0, 1.0, idx.size)
-        trend = np.polyval(np.polyfit(u, rr, 2), u)
-        out.waviness = float(np.sqrt(np.mean((rr - trend)[good] ** 2)) / np.median(rr))
+        out.waviness = _robust_waviness(u[good], rr[good])
         th = theta[idx][good]
         py = cy - r[good] * np.sin(th)
         px = cx + r[good] * np.cos(th)
         out.aspect = _fit_aspect(py, px)
         out.points = [(float(a), float(b)) for a, b in zip(py, px)]
     return out
+
+
+def _robust_waviness(u: np.ndarray, r: np.ndarray) -> float:
+    """Median |r - q(u)| / median r, with ``q`` a quadratic refitted twice without the points
+    beyond 2.5 MADs: a ripple moves most points off the trend, a single step (the trace
+    jumping to a neighbouring ridge over a few rays) only a few."""
+    keep = np.ones(r.size, bool)
+    res = np.zeros_like(r)
+    for _ in range(3):
+        coef = np.polyfit(u[keep], r[keep], 2)
+        res = r - np.polyval(coef, u)
+        mad = float(np.median(np.abs(res[keep]))) + 1e-9
+        keep = np.abs(res) <= 2.5 * 1.4826 * mad
+        if keep.sum() < 6:
+            break
+    return float(np.median(np.abs(res)) / np.median(r))
 
 
 def _longest_run(mask: np.ndarray) -> int:

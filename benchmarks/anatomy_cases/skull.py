@@ -2,11 +2,11 @@
 and controlled corruptions of each placed with the orthodontists' landmarks:
 
 - ``vault_segment_erased``: a stretch of the frontal bone (rows 35..75 % of the way from the
-  film's top to the nasion landmark, from the skin to 4 % of the width inside the brightest
-  column of the frontal bone) replaced by scalp-level soft tissue with the scalp's own
-  fine-grain texture, feathered edges (no rim);
+  film's top to the nasion landmark, from just beyond the outer surface of the bone to 4 % of
+  the width inside its brightest column) replaced by the straight-line blend of the tissue on
+  either side (cranial cavity, scalp) with the film's own fine-grain noise, feathered (no rim);
 - ``vault_wavy``: the same part of the vault rippled by ``skimage.transform.warp`` with a smooth
-  horizontal displacement ``A sin(2 pi y / lambda)`` (``A`` = 2 % of the width, ``lambda`` = 45 %
+  horizontal displacement ``A sin(2 pi y / lambda)`` (``A`` = 3 % of the width, ``lambda`` = 45 %
   of the nasion height) under a Gaussian window centred on the skin line (sigma 6 % of the width)
   and on the forehead rows.
 
@@ -64,40 +64,45 @@ def _forehead_rows(g: np.ndarray, n_row: float, lo: float, hi: float) -> np.ndar
 
 def erase_vault_segment(g: np.ndarray, nasion_rc: tuple[float, float], lo: float = 0.35,
                         hi: float = 0.75) -> np.ndarray:
-    """Replace a stretch of the frontal bone by scalp-level soft tissue (see module docstring).
+    """Replace a stretch of the frontal bone by the neighbouring tissue (see module docstring).
 
-    Per row: the bone = the brightest column of the smoothed row within 20 % of the width left
-    of the nasion (to 3 % right of it); the skin = the first column right of it below the
-    midpoint of that peak and the row's air level. The erased span runs from 4 % of the width
-    inside the bone peak to the skin; its fill is the scalp's level (the median just inside the
-    skin) plus noise of the film's fine-grain amplitude, with feathered edges.
+    Per row (smoothed): walking right from 20 % of the width behind the nasion, the head ends
+    where the row first drops to within 0.1 of its air level (5th percentile right of the
+    start); the bone is the brightest column before that, and its outer surface the first
+    column after it below the midpoint of bone and air. The span from 4 % of the width inside
+    the bone peak to 2 px beyond its outer surface is replaced by the straight-line blend of the
+    tissue either side (cranial cavity inside, scalp outside) plus noise of the film's own
+    fine-grain amplitude, with feathered edges: no bone, no rim.
     """
     h, w = g.shape
     ny, nx = nasion_rc
     gs = ndi.gaussian_filter(g, 2.0)
     rows = _forehead_rows(g, ny, lo, hi)
+    out = g.astype(np.float64).copy()
     mask = np.zeros_like(g, dtype=bool)
-    scalp: list[float] = []
-    a0, a1 = max(0, int(nx - 0.2 * w)), min(w - 1, int(nx + 0.03 * w))
+    a0 = max(0, int(nx - 0.2 * w))
     for r in rows:
-        line = gs[r]
-        peak = a0 + int(np.argmax(line[a0:a1]))
-        air = float(np.percentile(line[peak:], 5))
+        line = gs[r, a0:]
+        air = float(np.percentile(line, 5))
+        gone = np.flatnonzero(line[5:] < air + 0.1)
+        end = 5 + (int(gone[0]) if gone.size else line.size - 5)
+        peak = int(np.argmax(line[:end]))
         below = np.flatnonzero(line[peak:] < 0.5 * (line[peak] + air))
-        skin = peak + (int(below[0]) if below.size else 0)
-        mask[r, max(0, peak - int(0.04 * w)):min(w, skin + 1)] = True
-        scalp.extend(g[r, max(peak + 1, skin - int(0.01 * w)):skin])
-    level = float(np.median(scalp)) if scalp else float(np.median(g))
+        outer = peak + (int(below[0]) if below.size else 0)
+        c0, c1 = max(0, a0 + peak - int(0.04 * w)), min(w - 1, a0 + outer + 2)
+        v0, v1 = float(gs[r, max(0, c0 - 2)]), float(gs[r, min(w - 1, c1 + 2)])
+        out[r, c0:c1 + 1] = np.linspace(v0, v1, c1 - c0 + 1)
+        mask[r, c0:c1 + 1] = True
     rng = np.random.default_rng(int(ny) * 7 + int(nx))
     fine = g - ndi.gaussian_filter(g, 1.5)
-    noise = rng.normal(0.0, float(np.std(fine)) or 0.01, g.shape)
-    fill = level + ndi.gaussian_filter(noise, 0.8) * 1.5
+    noise = ndi.gaussian_filter(rng.normal(0.0, float(np.std(fine)) or 0.01, g.shape), 0.8) * 1.5
+    # smooth the blend across rows too, so that row-to-row jitter of the span leaves no streaks
+    fill = ndi.gaussian_filter(out, (2.0, 0.5)) + noise
     alpha = ndi.gaussian_filter(mask.astype(np.float64), 2.0)
-    out = (1 - alpha) * g + alpha * fill
-    return np.clip(out, 0, 1).astype(np.float32)
+    return np.clip((1 - alpha) * g + alpha * fill, 0, 1).astype(np.float32)
 
 
-def wavy_vault(g: np.ndarray, nasion_rc: tuple[float, float], amp: float = 0.02,
+def wavy_vault(g: np.ndarray, nasion_rc: tuple[float, float], amp: float = 0.03,
                wavelength: float = 0.45) -> np.ndarray:
     """Ripple the forehead's vault with a smooth, localised displacement (see module docstring)."""
     from skimage.transform import warp
