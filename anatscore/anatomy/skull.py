@@ -2,28 +2,35 @@
 
 The calvarium on a lateral film is a bright curved band (outer table, diploe, inner table) just
 under a thin scalp, enclosing the cranial cavity. Method, on the shared segmentation's working
-copy (``anatscore.anatomy.segment``, long side ``WORK`` px, aspect kept):
+copy (``anatscore.anatomy.segment.segment``: percentile-normalised, long side ``WORK`` px,
+aspect kept):
 
-1. ridge map ``R = sato(g, sigmas)`` (bright ridges, scikit-image's Hessian-based tubeness) at
-   the scale of the vault band (sigmas 2..4 px at 256 px);
-2. ray origin ``c`` = centroid of the body (non-background) in the upper half of its rows, which
-   lies in the cranial cavity on a lateral skull (or towards it on a tight crop);
-3. ``N_RAYS`` rays from ``c``; each is walked until it enters background (air) or leaves the
-   image. A ray leaving the image is *cut* (the film's crop; no verdict on it). On a ray reaching
-   air, the vault candidate is the outermost local maximum of ``R`` within ``DEPTH`` of the skin
-   whose value is at least ``RIDGE_MIN`` of the image's 99th ridge percentile: its distance
-   ``r(theta)`` and strength ``s(theta)``;
-4. the *vault sector* is the rays that reach air above ``c`` (their skin point lies higher than
-   the origin). On it:
+1. ridge map ``R = sato(g, sigmas)`` (bright ridges, scikit-image's Hessian tubeness) at the
+   scale of the vault band (sigmas 2..4 px at 256 px), over its 99th percentile;
+2. *outside*: the darkest of three Otsu classes of the smoothed film, opened, connected to the
+   border; the ray origin ``c`` is the centroid of the rest in the upper half of its rows (in
+   the cranial cavity on a lateral skull, or towards it on a tight crop);
+3. ``N_RAYS`` rays from ``c``. The *skin* on a ray is the first sample that starts a run of
+   outside pixels at least ``AIR_RUN`` of the side long (open air; a dark frontal sinus joined to
+   the outside gives a shorter run and is passed). A ray that leaves the image first is *cut*
+   (the film's crop: no verdict on it). The vault candidate is the outermost local maximum of
+   ``R`` (at least ``RIDGE_MIN``) within ``DEPTH`` inside the skin: distance ``r(theta)``,
+   strength ``s(theta)`` and depth under the skin;
+4. the *vault sector* is the longest angular run of rays that reach the skin at or above
+   ``SECTOR_BELOW`` degrees of elevation. On it:
 
-   - ``gap``: the longest run of consecutive rays whose strength is below ``GAP_REL`` of the
-     sector's median strength (or with no ridge), as a fraction of the sector (a segment of bone
-     replaced by soft tissue);
-   - ``waviness``: RMS of ``r(theta)`` minus a quadratic fitted over the sector, over the median ``r`` (a wavy / rippled outline);
-   - ``aspect``: horizontal over vertical semi-axis of an axis-aligned ellipse fitted by least
-     squares to the vault points, ``a x^2 + b y^2 + c x + d y = 1``, ``aspect = sqrt(b / a)``.
-     The fit is exactly equivariant to axis-aligned scaling: stretching the film vertically by
-     ``k`` divides the aspect by ``k``, whatever part of the vault is in frame.
+   - ``gap``: the longest run of *weak* rays (strength below ``GAP_REL`` of the sector's median,
+     no ridge, or the ridge more than ``DEEP`` of the side deeper under the skin than the
+     sector's median depth: something inside the cavity, not the vault), over the sector;
+   - ``waviness``: median ``|r(theta) - q(theta)|`` over the median ``r``, ``q`` a quadratic
+     refitted without outliers (a ripple moves most rays off the trend);
+   - ``concavity``: the deepest dent of the (lightly smoothed) vault trace inside the convex
+     hull of the trace and the origin, over the median radius: the calvarium seen from the
+     cranial cavity is convex; a dent or a ripple is not;
+   - ``aspect`` (reported, not judged): horizontal over vertical semi-axis of the axis-aligned
+     ellipse ``a x^2 + b y^2 + c x + d y = 1`` fitted to the trace. It is exactly equivariant to
+     axis-aligned scaling, but the arc visible on a tightly cropped cephalogram is too short for
+     a stable fit (NaN on most of them).
 
 Input: grey (H, W), any range, bright = dense. Coordinates in the result are working pixels.
 """
@@ -46,10 +53,11 @@ RIDGE_MIN = 0.25  # of the image's 99th ridge percentile
 DEPTH = 0.08  # of the working long side: skin-to-outer-table search depth
 GAP_REL = 0.35  # of the sector's median ridge strength
 DEEP = 0.02  # of the working long side: ridge deeper than the sector's median depth by this is not vault
-MIN_SECTOR = 12
-AIR_OPEN = 4  # px at WORK: opening of the air mask (cuts thin dark paths into the sinuses)
+MIN_SECTOR = 12  # rays; fewer vault rays -> no verdict
+CONCAVITY_SMOOTH = 2.0  # points (rays) of smoothing before the convexity test
+AIR_RUN = 0.07  # of the working long side: a dark run this long along a ray is open air
 SECTOR_BELOW = -10.0  # degrees: vault rays point above this elevation from the origin
-ORIGIN_ROWS = 0.5  # origin = centroid of the body in this upper fraction of its rows  # rays; fewer vault rays -> no verdict
+ORIGIN_ROWS = 0.5  # origin = centroid of the body in this upper fraction of its rows
 
 
 @dataclass
@@ -61,9 +69,11 @@ class SkullVault:
     cut_rays: int  # rays leaving the image (film crop)
     gap: float  # longest weak run / sector
     waviness: float  # median |r(theta) - robust quadratic trend| / median r
+    concavity: float  # deepest dent of the smoothed vault below its convex hull / median r
     aspect: float  # horizontal / vertical semi-axis of the axis-aligned ellipse fit
     median_strength: float  # median ridge strength on the sector / image 99th ridge percentile
     points: list[tuple[float, float]] = field(default_factory=list)  # (row, col) vault points
+    radii: list[float] = field(default_factory=list)  # r(theta) over the sector, weak rays interpolated
     reason: Optional[str] = None  # why nothing could be measured
 
 
@@ -80,18 +90,22 @@ def _ray_origin(body: np.ndarray) -> Optional[tuple[float, float]]:
     return float(cy), float(cx)
 
 
-def _air(g: np.ndarray) -> np.ndarray:
-    """Air around the head: the darkest of three Otsu classes of the smoothed film, opened,
-    and connected to the image border."""
-    gs = ndi.gaussian_filter(g, 2.0 * max(g.shape) / WORK)
+def _dark(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dark pixels (air, scalp, sinuses: below the lowest of three Otsu thresholds of the
+    smoothed film) and the part of them connected to the image border (opened first, so
+    that thin dark paths do not join)."""
+    k = max(g.shape) / WORK
+    gs = ndi.gaussian_filter(g, 2.0 * k)
     try:
         t0 = float(filters.threshold_multiotsu(gs, 3)[0])
     except ValueError:  # too few grey levels
-        return np.zeros(g.shape, bool)
-    dark = morphology.opening(gs < t0, morphology.disk(max(1, round(AIR_OPEN * max(g.shape) / WORK))))
-    lab, _ = ndi.label(dark)
+        empty = np.zeros(g.shape, bool)
+        return empty, empty
+    dark = gs < t0
+    opened = morphology.opening(dark, morphology.disk(max(1, round(2 * k))))
+    lab, _ = ndi.label(opened)
     border = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
-    return np.isin(lab, border[border > 0])
+    return dark, np.isin(lab, border[border > 0])
 
 
 def _fit_aspect(y: np.ndarray, x: np.ndarray) -> float:
@@ -119,10 +133,9 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     h, w = g.shape
     side = max(h, w)
     k = side / WORK
-    nothing = SkullVault((np.nan, np.nan), 0, 0, np.nan, np.nan, np.nan, np.nan)
-    air = _air(g)
-    body = ~air
-    origin = _ray_origin(body)
+    nothing = SkullVault((np.nan, np.nan), 0, 0, np.nan, np.nan, np.nan, np.nan, np.nan)
+    _, outside = _dark(g)
+    origin = _ray_origin(~outside)
     if origin is None:
         nothing.reason = "no body (head) found"
         return nothing
@@ -144,6 +157,7 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     skin_y = np.full(N_RAYS, np.nan)
     skin_r = np.full(N_RAYS, np.nan)
     min_sep = max(2, int(round(2 * k / step)))
+    run_len = max(2, int(round(AIR_RUN * side / step)))
     for i, th in enumerate(theta):
         yy = cy - t * np.sin(th)  # theta counter-clockwise, image rows grow downwards
         xx = cx + t * np.cos(th)
@@ -151,13 +165,21 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
         n_in = int(np.argmin(inside)) if not inside.all() else inside.size
         yi = np.rint(yy[:n_in]).astype(int)
         xi = np.rint(xx[:n_in]).astype(int)
-        on_air = air[yi, xi]
-        # the first air sample after at least a little body (origin may sit near the skin)
-        hits = np.flatnonzero(on_air & (t[:n_in] > 2 * k))
+        on_dark = outside[yi, xi].astype(np.int32)
+        # the skin: the first sample (past a little body) that starts a dark run of at least
+        # run_len samples, or one that reaches the image edge: open air in front of the head.
+        # A frontal sinus or a dark cranial cavity gives a shorter dark run and is passed.
+        csum = np.concatenate([[0], np.cumsum(on_dark)])
+        stop = np.minimum(np.arange(n_in) + run_len, n_in)
+        sustained = (csum[stop] - csum[np.arange(n_in)]) == (stop - np.arange(n_in))
+        hits = np.flatnonzero(sustained & (on_dark > 0) & (t[:n_in] > 2 * k))
         if hits.size == 0:
             ends[i] = 0
             continue
         end = int(hits[0])
+        if stop[end] == n_in and end + run_len > n_in:
+            ends[i] = 0  # the dark run is cut by the image edge before it is long enough
+            continue
         ends[i] = 1
         skin_y[i] = yy[end]
         skin_r[i] = t[end]
@@ -175,7 +197,7 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
             strength[i] = prof[j]
     sector = (ends == 1) & (np.sin(theta) > np.sin(np.radians(SECTOR_BELOW)))
     n_sector = int(sector.sum())
-    out = SkullVault(origin, n_sector, int((ends == 0).sum()), np.nan, np.nan, np.nan, np.nan)
+    out = SkullVault(origin, n_sector, int((ends == 0).sum()), np.nan, np.nan, np.nan, np.nan, np.nan)
     if n_sector < MIN_SECTOR:
         out.reason = f"only {n_sector} rays reach the skin above the cranial centre (no vault outline in frame)"
         return out
@@ -195,6 +217,7 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     good = ~weak
     if good.sum() >= MIN_SECTOR:
         rr = np.interp(np.arange(idx.size), np.flatnonzero(good), r[good])
+        out.radii = [float(v) for v in rr]
         # a smooth vault has r(theta) close to a quadratic over the sector; ripples do not
         u = np.linspace(-1.0, 1.0, idx.size)
         out.waviness = _robust_waviness(u[good], rr[good])
@@ -203,7 +226,33 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
         px = cx + r[good] * np.cos(th)
         out.aspect = _fit_aspect(py, px)
         out.points = [(float(a), float(b)) for a, b in zip(py, px)]
+        out.concavity = _concavity(py, px, (cy, cx), float(np.median(rr)))
     return out
+
+
+def _concavity(py: np.ndarray, px: np.ndarray, origin: tuple[float, float], radius: float) -> float:
+    """Deepest dent of the vault: the largest distance of a vault point (smoothed along the
+    trace, Gaussian sigma ``CONCAVITY_SMOOTH`` points) inside the convex hull of the trace and
+    the ray origin, over ``radius``. A calvarium seen from the cranial cavity is convex: 0 for
+    a convex trace; a dent or a ripple gives a positive depth."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    if py.size < 8:
+        return float("nan")
+    pts = np.column_stack([ndi.gaussian_filter1d(py, CONCAVITY_SMOOTH, mode="nearest"),
+                           ndi.gaussian_filter1d(px, CONCAVITY_SMOOTH, mode="nearest")])
+    allp = np.vstack([pts, origin])
+    try:
+        hull = allp[ConvexHull(allp).vertices]
+    except QhullError:  # collinear points: no dent
+        return 0.0
+    a, b = hull, np.roll(hull, -1, axis=0)
+    ab = b - a
+    # distance of every point to every hull edge (segments), minimum over the edges
+    tt = np.clip(np.einsum("pek,ek->pe", pts[:, None, :] - a[None], ab) / np.maximum((ab * ab).sum(1), 1e-12), 0, 1)
+    near = a[None] + tt[..., None] * ab[None]
+    d = np.sqrt(((pts[:, None, :] - near) ** 2).sum(-1)).min(axis=1)
+    return float(d.max() / max(radius, 1e-9))
 
 
 def _robust_waviness(u: np.ndarray, r: np.ndarray) -> float:

@@ -1,6 +1,6 @@
 """``head.skull_vault``: the calvarium on a lateral skull film is a continuous, smooth bright band.
 
-See :mod:`anatscore.anatomy.skull`. Thresholds (``gap``, ``waviness``) are in
+See :mod:`anatscore.anatomy.skull`. Thresholds (``vault_gap``, ``vault_waviness``, ``vault_concavity``) are in
 ``anatscore/anatomy/regions/head.json``, measured on the even-indexed real cephalograms.
 """
 
@@ -22,7 +22,8 @@ def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
     """Value: the longest weak stretch of the traced vault as a fraction of the traced sector.
 
     Fails when that gap exceeds the record's ``vault_gap`` maximum (bone missing along the vault)
-    or when the vault outline's waviness exceeds ``vault_waviness`` (rippled / distorted outline).
+    or when the vault outline's waviness exceeds ``vault_waviness`` or its deepest dent below the
+    convex hull exceeds ``vault_concavity`` (rippled / dented outline).
     Not applicable for frontal (PA/AP) views and when no vault outline is in frame.
     """
     if image.meta.view in ("pa", "ap"):
@@ -37,12 +38,17 @@ def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
         problems.append(f"vault interrupted over {v.gap:.0%} of the traced outline (expected {gap_rng.describe()})")
     if np.isfinite(v.waviness) and not wav_rng.contains(v.waviness):
         problems.append(f"vault outline wavy: residual {v.waviness:.3f} of the radius (expected {wav_rng.describe()})")
+    conc_rng = rec["vault_concavity"]
+    if np.isfinite(v.concavity) and not conc_rng.contains(v.concavity):
+        problems.append(f"vault outline dented: {v.concavity:.3f} of the radius inside its convex hull "
+                        f"(expected {conc_rng.describe()})")
     if not np.isfinite(v.waviness):
         problems.append("too little continuous vault bone to trace its outline")
     ok = not problems
     reason = "; ".join(problems) if problems else (
-        f"continuous vault over {v.sector_rays} rays (longest weak stretch {v.gap:.0%}, waviness {v.waviness:.3f})")
+        f"continuous vault over {v.sector_rays} rays (longest weak stretch {v.gap:.0%}, waviness {v.waviness:.3f}, dent {v.concavity:.3f})")
     evidence = {"points": [[round(a, 1), round(b, 1)] for a, b in v.points[::2]], "centre": list(v.centre)}
     return CheckResult.judge(NAME, v.gap, ok, reason, evidence=evidence, waviness=v.waviness,
+                             concavity=v.concavity, aspect=v.aspect,
                              sector_rays=v.sector_rays, cut_rays=v.cut_rays,
                              median_strength=v.median_strength)
