@@ -7,29 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anatscore.anatomy.skull import analyse_vault
+from anatscore.anatomy.skull import analyse_vault, skull_phantom
 from anatscore.checks import CheckContext, applies
 from anatscore.registry import check_spec, resolve
 from anatscore.types import ImageMeta, LoadedImage
-
-
-def skull_phantom(gap_deg: float = 0.0, n: int = 256, seed: int = 0) -> np.ndarray:
-    """A lateral 'head': soft-tissue ellipse on air, a bright vault band 4 px inside the skin,
-    a mid-grey cranial cavity; ``gap_deg`` degrees of the band (centred on the top) replaced by
-    soft tissue."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:n, :n].astype(float)
-    cy, cx = 0.5 * n, 0.5 * n
-    rho = np.hypot((yy - cy) / 0.42, (xx - cx) / 0.38) / n
-    ang = np.degrees(np.arctan2(-(yy - cy), xx - cx))
-    g = np.full((n, n), 0.1)
-    g[rho < 1.0] = 0.35  # scalp / soft tissue
-    band = (rho > 0.90) & (rho < 0.96)
-    g[rho <= 0.90] = 0.55  # cranial cavity
-    in_gap = np.abs(ang - 90.0) < gap_deg / 2
-    g[band & ~in_gap] = 0.85
-    g[band & in_gap] = 0.35
-    return np.clip(g + rng.normal(0, 0.01, g.shape), 0, 1).astype(np.float32)
 
 
 def _run(grey: np.ndarray, region: str = "head", modality: str = "xray", view: str = "lateral"):
@@ -47,6 +28,17 @@ def test_phantom_intact_vault_passes():
     assert v.gap < 0.1 and v.waviness < 0.02
     res, _ = _run(skull_phantom())
     assert res.passed is True, res.reason
+
+
+def test_phantom_aspect_known():
+    # the phantom's vault ellipse has semi-axes 0.38 n (horizontal) and 0.42 n (vertical)
+    v = analyse_vault(skull_phantom())
+    assert v.aspect == pytest.approx(0.38 / 0.42, abs=0.02)
+
+
+def test_phantom_rippled_vault_fails():
+    res, _ = _run(skull_phantom(ripple=0.05))
+    assert res.passed is False and ("wavy" in res.reason or "dented" in res.reason)
 
 
 def test_phantom_vault_gap_fails():

@@ -137,8 +137,23 @@ def cephalograms(data: Optional[Path]) -> list[tuple[Path, Path]]:
     return out
 
 
+def phantom_cases(seeds: int = 4) -> Iterator[Case]:
+    """Synthetic full-vault heads (``anatscore.anatomy.skull.skull_phantom``): intact (pass),
+    a 50-degree vault gap, a 5 % ripple (fail)."""
+    from anatscore.anatomy.skull import skull_phantom
+
+    for s in range(seeds):
+        yield Case(f"head-phantom-intact-s{s}", "head", "phantom", partial(skull_phantom, seed=s),
+                   {VAULT: True}, view="lateral", meta={"half": "phantom"})
+        yield Case(f"head-phantom-gap50-s{s}", "head", "phantom", partial(skull_phantom, gap_deg=50.0, seed=s),
+                   {VAULT: False}, failure_type="phantom_vault_gap", view="lateral", meta={"half": "phantom"})
+        yield Case(f"head-phantom-ripple-s{s}", "head", "phantom", partial(skull_phantom, ripple=0.05, seed=s),
+                   {VAULT: False}, failure_type="phantom_vault_ripple", view="lateral", meta={"half": "phantom"})
+
+
 def cases(data_dir: Optional[Path]) -> Iterator[Case]:
-    """Real cephalograms (expected to pass) and two corruptions of each."""
+    """Phantoms, then the real cephalograms (expected to pass) and two corruptions of each."""
+    yield from phantom_cases()
     for i, (img, lm) in enumerate(cephalograms(data_dir)):
         half = "even" if i % 2 == 0 else "odd"
         name = f"cephalogram/{img.name}"
