@@ -158,33 +158,36 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     skin_r = np.full(N_RAYS, np.nan)
     min_sep = max(2, int(round(2 * k / step)))
     run_len = max(2, int(round(AIR_RUN * side / step)))
-    for i, th in enumerate(theta):
-        yy = cy - t * np.sin(th)  # theta counter-clockwise, image rows grow downwards
-        xx = cx + t * np.cos(th)
-        inside = (yy >= 0) & (yy <= h - 1) & (xx >= 0) & (xx <= w - 1)
-        n_in = int(np.argmin(inside)) if not inside.all() else inside.size
-        yi = np.rint(yy[:n_in]).astype(int)
-        xi = np.rint(xx[:n_in]).astype(int)
-        on_dark = outside[yi, xi].astype(np.int32)
-        # the skin: the first sample (past a little body) that starts a dark run of at least
-        # run_len samples, or one that reaches the image edge: open air in front of the head.
-        # A frontal sinus or a dark cranial cavity gives a shorter dark run and is passed.
-        csum = np.concatenate([[0], np.cumsum(on_dark)])
-        stop = np.minimum(np.arange(n_in) + run_len, n_in)
-        sustained = (csum[stop] - csum[np.arange(n_in)]) == (stop - np.arange(n_in))
-        hits = np.flatnonzero(sustained & (on_dark > 0) & (t[:n_in] > 2 * k))
-        if hits.size == 0:
+    # all rays sampled at once: (N_RAYS, T) coordinates; theta counter-clockwise, rows grow down
+    yy = cy - np.sin(theta)[:, None] * t[None, :]
+    xx = cx + np.cos(theta)[:, None] * t[None, :]
+    inside = (yy >= 0) & (yy <= h - 1) & (xx >= 0) & (xx <= w - 1)
+    n_in = np.where(inside.all(axis=1), t.size, np.argmin(inside, axis=1))
+    yi = np.clip(np.rint(yy), 0, h - 1).astype(int)
+    xi = np.clip(np.rint(xx), 0, w - 1).astype(int)
+    on_out = outside[yi, xi] & inside
+    ridge_rays = ndi.map_coordinates(ridge, [yy.ravel(), xx.ravel()], order=1, mode="nearest").reshape(yy.shape)
+    # the skin: the first sample (past a little body) that starts a run of at least run_len
+    # outside samples: open air in front of the head. A frontal sinus joined to the outside
+    # gives a shorter run and is passed; a run cut short by the image edge makes the ray cut.
+    csum = np.concatenate([np.zeros((N_RAYS, 1), np.int64), np.cumsum(on_out, axis=1)], axis=1)
+    idx_t = np.arange(t.size)
+    stop = np.minimum(idx_t[None, :] + run_len, t.size)
+    sustained = (np.take_along_axis(csum, stop, axis=1) - csum[:, :-1]) == (stop - idx_t[None, :])
+    sustained &= on_out & (t[None, :] > 2 * k) & (stop <= n_in[:, None])
+    has = sustained.any(axis=1)
+    first = np.argmax(sustained, axis=1)
+    n_depth = int(depth / step)
+    for i in range(N_RAYS):
+        if not has[i]:
             ends[i] = 0
             continue
-        end = int(hits[0])
-        if stop[end] == n_in and end + run_len > n_in:
-            ends[i] = 0  # the dark run is cut by the image edge before it is long enough
-            continue
+        end = int(first[i])
         ends[i] = 1
-        skin_y[i] = yy[end]
+        skin_y[i] = yy[i, end]
         skin_r[i] = t[end]
-        lo = max(0, end - int(depth / step))
-        prof = ndi.map_coordinates(ridge, [yy[lo:end], xx[lo:end]], order=1)
+        lo = max(0, end - n_depth)
+        prof = ridge_rays[i, lo:end]
         if prof.size < 3:
             continue
         peaks = np.flatnonzero((prof[1:-1] >= prof[:-2]) & (prof[1:-1] >= prof[2:]) & (prof[1:-1] >= RIDGE_MIN)) + 1
