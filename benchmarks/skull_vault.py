@@ -51,7 +51,7 @@ def main() -> int:
         key = (case.meta["half"], case.failure_type or "real")
         rows[key].append((case.name, res.passed, res.value, res.extra.get("waviness")))
     print(f"{NAME}: {sum(len(v) for v in rows.values())} cases in {time.perf_counter() - t0:.0f} s; "
-          f"median {np.median(ms):.0f} ms per 670x836 film (check incl. decode-free analysis)")
+          f"median {np.median(ms):.0f} ms per 670x836 film for the check (decoding not included)")
     print("| half | real: false failures | vault_segment_erased: detected | vault_wavy: detected |")
     print("|---|---|---|---|")
     for half in ("even", "odd", "all"):

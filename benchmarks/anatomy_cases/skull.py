@@ -7,7 +7,7 @@ and controlled corruptions of each placed with the orthodontists' landmarks:
   either side (cranial cavity, scalp) with the film's own fine-grain noise, feathered (no rim);
 - ``vault_wavy``: the same part of the vault rippled by ``skimage.transform.warp`` with a smooth
   horizontal displacement ``A sin(2 pi y / lambda)`` (``A`` = 3 % of the width, ``lambda`` = 45 %
-  of the nasion height) under a Gaussian window centred on the skin line (sigma 6 % of the width)
+  of the nasion height) under a Gaussian window centred on the frontal bone (sigma 6 % of the width)
   and on the forehead rows.
 
 Landmarks: ``landmarks_half_mollabashi/<id>.json`` (labelme; ``l2`` = nasion). The even-indexed
@@ -44,32 +44,41 @@ def nasion(landmark_file: Path) -> tuple[float, float]:
     return float(y), float(x)
 
 
-def _skin_cols(g: np.ndarray, rows: np.ndarray, start_col: int) -> np.ndarray:
-    """Per row, the first column right of ``start_col`` where the smoothed film drops to air
-    (below the midpoint of the row's soft-tissue and air levels): the forehead's skin line."""
-    gs = ndi.gaussian_filter(g, 2.0)
-    out = np.empty(rows.size, int)
-    for i, r in enumerate(rows):
-        line = gs[r, start_col:]
-        air = float(np.percentile(line, 5))
-        head = float(np.median(line[: max(3, line.size // 8)]))
-        below = np.flatnonzero(line < 0.5 * (air + head))
-        out[i] = start_col + (int(below[0]) if below.size else line.size - 1)
-    return out
-
-
 def _forehead_rows(g: np.ndarray, n_row: float, lo: float, hi: float) -> np.ndarray:
-    return np.arange(int(lo * n_row), int(hi * n_row))
+    return np.arange(max(0, int(lo * n_row)), min(g.shape[0], int(hi * n_row)))
+
+
+def frontal_bone(g: np.ndarray, nasion_rc: tuple[float, float], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the frontal bone's brightest column and its outer surface (columns).
+
+    On the smoothed row, walking right from 20 % of the width behind the nasion, the head ends
+    where the row first drops to within 0.1 of its air level (5th percentile right of the
+    start); the bone is the brightest column before that, and its outer surface the first
+    column after it below the midpoint of bone and air. Placed from the landmark and the
+    film, independently of ``anatscore.anatomy.skull``.
+    """
+    w = g.shape[1]
+    gs = ndi.gaussian_filter(g, 2.0)
+    a0 = max(0, int(nasion_rc[1] - 0.2 * w))
+    peaks = np.empty(rows.size, int)
+    outers = np.empty(rows.size, int)
+    for i, r in enumerate(rows):
+        line = gs[r, a0:]
+        air = float(np.percentile(line, 5))
+        gone = np.flatnonzero(line[5:] < air + 0.1)
+        end = 5 + (int(gone[0]) if gone.size else line.size - 5)
+        peak = int(np.argmax(line[:end]))
+        below = np.flatnonzero(line[peak:] < 0.5 * (line[peak] + air))
+        peaks[i] = a0 + peak
+        outers[i] = a0 + peak + (int(below[0]) if below.size else 0)
+    return peaks, outers
 
 
 def erase_vault_segment(g: np.ndarray, nasion_rc: tuple[float, float], lo: float = 0.35,
                         hi: float = 0.75) -> np.ndarray:
     """Replace a stretch of the frontal bone by the neighbouring tissue (see module docstring).
 
-    Per row (smoothed): walking right from 20 % of the width behind the nasion, the head ends
-    where the row first drops to within 0.1 of its air level (5th percentile right of the
-    start); the bone is the brightest column before that, and its outer surface the first
-    column after it below the midpoint of bone and air. The span from 4 % of the width inside
+    The bone per row comes from :func:`frontal_bone`. The span from 4 % of the width inside
     the bone peak to 2 px beyond its outer surface is replaced by the straight-line blend of the
     tissue either side (cranial cavity inside, scalp outside) plus noise of the film's own
     fine-grain amplitude, with feathered edges: no bone, no rim.
@@ -78,18 +87,11 @@ def erase_vault_segment(g: np.ndarray, nasion_rc: tuple[float, float], lo: float
     ny, nx = nasion_rc
     gs = ndi.gaussian_filter(g, 2.0)
     rows = _forehead_rows(g, ny, lo, hi)
+    peaks, outers = frontal_bone(g, nasion_rc, rows)
     out = g.astype(np.float64).copy()
     mask = np.zeros_like(g, dtype=bool)
-    a0 = max(0, int(nx - 0.2 * w))
-    for r in rows:
-        line = gs[r, a0:]
-        air = float(np.percentile(line, 5))
-        gone = np.flatnonzero(line[5:] < air + 0.1)
-        end = 5 + (int(gone[0]) if gone.size else line.size - 5)
-        peak = int(np.argmax(line[:end]))
-        below = np.flatnonzero(line[peak:] < 0.5 * (line[peak] + air))
-        outer = peak + (int(below[0]) if below.size else 0)
-        c0, c1 = max(0, a0 + peak - int(0.04 * w)), min(w - 1, a0 + outer + 2)
+    for r, peak, outer in zip(rows, peaks, outers):
+        c0, c1 = max(0, peak - int(0.04 * w)), min(w - 1, outer + 2)
         v0, v1 = float(gs[r, max(0, c0 - 2)]), float(gs[r, min(w - 1, c1 + 2)])
         out[r, c0:c1 + 1] = np.linspace(v0, v1, c1 - c0 + 1)
         mask[r, c0:c1 + 1] = True
@@ -104,15 +106,23 @@ def erase_vault_segment(g: np.ndarray, nasion_rc: tuple[float, float], lo: float
 
 def wavy_vault(g: np.ndarray, nasion_rc: tuple[float, float], amp: float = 0.03,
                wavelength: float = 0.45) -> np.ndarray:
-    """Ripple the forehead's vault with a smooth, localised displacement (see module docstring)."""
+    """Ripple the forehead's vault with a smooth, localised displacement (see module docstring).
+
+    The horizontal window is centred per row on the frontal bone (midway between its brightest
+    column and its outer surface, :func:`frontal_bone`, median-filtered over rows), so bone and
+    scalp move together; rows outside 10..90 % of the nasion height take the nearest row's
+    centre.
+    """
     from skimage.transform import warp
 
     h, w = g.shape
     ny, nx = nasion_rc
-    rows = np.arange(h)
-    skin = _skin_cols(g, np.clip(rows, 0, int(ny)), max(0, int(nx - 0.25 * w))).astype(np.float64)
+    rows = _forehead_rows(g, ny, 0.1, 0.9)
+    peaks, outers = frontal_bone(g, nasion_rc, rows)
+    centre_rows = ndi.median_filter(0.5 * (peaks + outers).astype(np.float64), size=9, mode="nearest")
+    centre = np.interp(np.arange(h), rows, centre_rows)
     yy, xx = np.mgrid[:h, :w].astype(np.float64)
-    win_x = np.exp(-0.5 * ((xx - skin[:, None]) / (0.06 * w)) ** 2)
+    win_x = np.exp(-0.5 * ((xx - centre[:, None]) / (0.06 * w)) ** 2)
     win_y = np.exp(-0.5 * ((yy - 0.45 * ny) / (0.3 * ny)) ** 2)
     dx = amp * w * np.sin(2 * np.pi * yy / (wavelength * ny)) * win_x * win_y
     return warp(g, np.array([yy, xx + dx]), order=1, mode="edge", preserve_range=True).astype(np.float32)
