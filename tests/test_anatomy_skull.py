@@ -30,6 +30,13 @@ def test_phantom_intact_vault_passes():
     assert res.passed is True, res.reason
 
 
+@pytest.mark.parametrize("transform", [lambda g: 1.0 - g, lambda g: 0.3 + 0.4 * g ** 2],
+                         ids=["inverted", "window-gamma"])
+def test_phantom_verdicts_survive_polarity_and_exposure(transform):
+    assert analyse_vault(transform(skull_phantom())).gap < 0.1
+    assert analyse_vault(transform(skull_phantom(gap_deg=50.0))).gap > 0.2
+
+
 def test_phantom_aspect_known():
     # the phantom's vault ellipse has semi-axes 0.38 n (horizontal) and 0.42 n (vertical)
     v = analyse_vault(skull_phantom())

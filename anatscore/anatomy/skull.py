@@ -65,7 +65,7 @@ class SkullVault:
     """Vault measurements of one film (working pixels; NaN when not measurable)."""
 
     centre: tuple[float, float]  # (row, col) of the ray origin
-    sector_rays: int  # rays reaching air above the origin
+    sector_rays: int  # rays of the traced sector (reaching the skin at or above SECTOR_BELOW)
     cut_rays: int  # rays leaving the image (film crop)
     gap: float  # longest weak run / sector
     waviness: float  # median |r(theta) - robust quadratic trend| / median r
@@ -109,7 +109,9 @@ def _dark(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit_aspect(y: np.ndarray, x: np.ndarray) -> float:
-    """Axis-aligned ellipse ``a x^2 + b y^2 + c x + d y = 1`` by least squares; sqrt(b/a)."""
+    """Aspect ``sqrt(b / a)`` of the axis-aligned conic ``a x^2 + b y^2 + c x + d y + e = 0``
+    fitted to the points by algebraic least squares (the smallest right singular vector of the
+    design matrix; no xy term, so the axes stay aligned with the image); NaN unless an ellipse."""
     if y.size < 6:
         return float("nan")
     xm, ym = x.mean(), y.mean()
