@@ -92,6 +92,24 @@ def main() -> int:
         others += 1
         applied += applies(spec, meta)[0]
     print(f"gating: applied to {applied} of {others} other real radiographs and CT/MR/NM files")
+    # what the check says if a non-head radiograph is mislabelled as a lateral head (no gate):
+    # the check is not a head detector; this shows how often it would still pass
+    from PIL import Image
+
+    picks = (sorted((data / "real/xray/chest/jsrt_scr/images").glob("*.png"))[:10]
+             + sorted((data / "real/xray/knee_kl").rglob("*.png"))[:10]
+             + sorted((data / "real/xray/msk_mura_examples").glob("*.png"))
+             + sorted((data / "real/xray/pelvis_ddh").glob("*.jpg"))
+             + sorted((data / "real/xray/abdomen").glob("*.png")))
+    verdicts: dict[str, int] = defaultdict(int)
+    for p in picks:
+        with Image.open(p) as im:
+            grey = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+        meta = ImageMeta(image_id=p.name, path=p.name, modality="xray", region="head", view="lateral")
+        res = fn(LoadedImage(meta=meta, grey=grey), CheckContext())
+        verdicts[{True: "pass", False: "fail", None: "n/a"}[res.passed]] += 1
+    print(f"mislabelled as head (gate bypassed) on {len(picks)} non-head films (10 JSRT chests, 10 knees, "
+          f"MURA, infant pelvis, abdomen): " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
     return 0
 
 
