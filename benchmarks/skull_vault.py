@@ -70,6 +70,15 @@ def main() -> int:
         fails = [f"{r[0].split('/')[-1]} (gap {r[2]:.3f}, waviness {r[3]:.4f})" for r in real if r[1] is False]
         print(f"{half}: real gap max {np.nanmax(gaps):.3f}, median {np.nanmedian(gaps):.3f}; waviness "
               f"max {np.nanmax(wav):.4f}, median {np.nanmedian(wav):.4f}; failing: {', '.join(fails) or 'none'}")
+    # orientation: the same films facing left (mirrored) must give the same verdicts
+    mirrored_fail = []
+    for img, _ in skull.cephalograms(data):
+        meta = ImageMeta(image_id=img.name, path=img.name, modality="xray", region="head", view="lateral")
+        res = fn(LoadedImage(meta=meta, grey=np.ascontiguousarray(skull._grey(img)[:, ::-1])), CheckContext())
+        if res.passed is not True:
+            mirrored_fail.append(f"{img.name} ({res.passed})")
+    print(f"mirrored real films (facing left): not passing {len(mirrored_fail)}/{len(skull.cephalograms(data))}"
+          f"{': ' + ', '.join(mirrored_fail) if mirrored_fail else ''}")
     # gating: every other real radiograph (region from its folder) and the pydicom CT/MR/NM files
     # (modality ct/mr/nm, even when labelled head) must leave the check not applicable
     folder_region = {"chest": "chest", "knee_kl": "knee", "pelvis_ddh": "pelvis", "abdomen": "abdomen",
