@@ -75,6 +75,7 @@ class SkullVault:
     points: list[tuple[float, float]] = field(default_factory=list)  # (row, col) vault points
     radii: list[float] = field(default_factory=list)  # r(theta) over the sector, weak rays interpolated
     reason: Optional[str] = None  # why nothing could be measured
+    scale: float = 1.0  # working size / original size: original pixel = working pixel / scale
 
 
 def _ray_origin(body: np.ndarray) -> Optional[tuple[float, float]]:
@@ -203,6 +204,7 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     sector = (ends == 1) & (np.sin(theta) > np.sin(np.radians(SECTOR_BELOW)))
     n_sector = int(sector.sum())
     out = SkullVault(origin, n_sector, int((ends == 0).sum()), np.nan, np.nan, np.nan, np.nan, np.nan)
+    out.scale = float(seg.scale)
     if n_sector < MIN_SECTOR:
         out.reason = f"only {n_sector} rays reach the skin above the cranial centre (no vault outline in frame)"
         return out

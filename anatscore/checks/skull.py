@@ -47,7 +47,10 @@ def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
     ok = not problems
     reason = "; ".join(problems) if problems else (
         f"continuous vault over {v.sector_rays} rays (longest weak stretch {v.gap:.0%}, waviness {v.waviness:.3f}, dent {v.concavity:.3f})")
-    evidence = {"points": [[round(a, 1), round(b, 1)] for a, b in v.points[::2]], "centre": list(v.centre)}
+    # evidence in original-image pixels (row, col)
+    f = 1.0 / v.scale
+    evidence = {"vault_points": [[round(a * f, 1), round(b * f, 1)] for a, b in v.points[::2]],
+                "ray_origin": [round(v.centre[0] * f, 1), round(v.centre[1] * f, 1)]}
     return CheckResult.judge(NAME, v.gap, ok, reason, evidence=evidence, waviness=v.waviness,
                              concavity=v.concavity, aspect=v.aspect,
                              sector_rays=v.sector_rays, cut_rays=v.cut_rays,
