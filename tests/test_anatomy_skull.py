@@ -82,7 +82,8 @@ def test_real_cephalograms_false_failures(shared_data):
             fails.append(p.name)
         mirrored, _ = _run(np.ascontiguousarray(grey[:, ::-1]))  # facing left: same verdict
         assert mirrored.passed == res.passed, p.name
-    # measured (benchmarks/skull_vault.py): 1/31 (045.png: waviness 0.031); allow one more
+    # measured (benchmarks/skull_vault.py): 2/31 (041.png: head outline mis-traced, skin dent
+    # 0.161; 045.png: waviness 0.031); no regression allowed
     assert len(fails) <= 2, fails
 
 
@@ -98,9 +99,9 @@ def test_corruptions_detected_on_held_out_films(shared_data):
         g, n = _grey(img), nasion(lm)
         erased += _run(erase_vault_segment(g, n))[0].passed is False
         wavy += _run(wavy_vault(g, n))[0].passed is False
-    # measured: erased 15/15, wavy 10/15 (the ripple is caught at 67 % only: see the README part)
+    # measured: erased 15/15, wavy 13/15
     assert erased >= 14
-    assert wavy >= 8
+    assert wavy >= 12
 
 
 def test_ct_head_slice_not_applicable():

@@ -27,6 +27,9 @@ aspect kept):
    - ``concavity``: the deepest dent of the (lightly smoothed) vault trace inside the convex
      hull of the trace and the origin, over the median radius: the calvarium seen from the
      cranial cavity is convex; a dent or a ripple is not;
+   - ``skin_concavity``: the same dent measure on the skin points of the sector (the head's
+     outline over the vault), after dropping rays whose skin radius steps more than
+     ``SKIN_STEP`` px off its 5-ray running median: a rippled or dented skull outline;
    - ``aspect`` (reported, not judged): horizontal over vertical semi-axis of the axis-aligned
      ellipse ``a x^2 + b y^2 + c x + d y = 1`` fitted to the trace. It is exactly equivariant to
      axis-aligned scaling, but the arc visible on a tightly cropped cephalogram is too short for
@@ -42,6 +45,7 @@ from typing import Optional
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.signal import medfilt
 from skimage import filters, morphology
 
 from .segment import Segmentation, segment
@@ -54,6 +58,7 @@ DEPTH = 0.08  # of the working long side: skin-to-outer-table search depth
 GAP_REL = 0.35  # of the sector's median ridge strength
 DEEP = 0.02  # of the working long side: ridge deeper than the sector's median depth by this is not vault
 MIN_SECTOR = 12  # rays; fewer vault rays -> no verdict
+SKIN_STEP = 2.0  # px at WORK: a skin radius this far off its 5-ray median is an isolated step
 CONCAVITY_SMOOTH = 2.0  # points (rays) of smoothing before the convexity test
 AIR_RUN = 0.07  # of the working long side: a dark run this long along a ray is open air
 SECTOR_BELOW = -10.0  # degrees: vault rays point above this elevation from the origin
@@ -70,6 +75,7 @@ class SkullVault:
     gap: float  # longest weak run / sector
     waviness: float  # median |r(theta) - robust quadratic trend| / median r
     concavity: float  # deepest dent of the smoothed vault below its convex hull / median r
+    skin_concavity: float  # the same for the skin (head outline) over the sector
     aspect: float  # horizontal / vertical semi-axis of the axis-aligned ellipse fit
     median_strength: float  # median ridge strength on the sector / image 99th ridge percentile
     points: list[tuple[float, float]] = field(default_factory=list)  # (row, col) vault points
@@ -136,7 +142,7 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     h, w = g.shape
     side = max(h, w)
     k = side / WORK
-    nothing = SkullVault((np.nan, np.nan), 0, 0, np.nan, np.nan, np.nan, np.nan, np.nan)
+    nothing = SkullVault((np.nan, np.nan), 0, 0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
     _, outside = _dark(g)
     origin = _ray_origin(~outside)
     if origin is None:
@@ -203,13 +209,21 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
             strength[i] = prof[j]
     sector = (ends == 1) & (np.sin(theta) > np.sin(np.radians(SECTOR_BELOW)))
     n_sector = int(sector.sum())
-    out = SkullVault(origin, n_sector, int((ends == 0).sum()), np.nan, np.nan, np.nan, np.nan, np.nan)
+    out = SkullVault(origin, n_sector, int((ends == 0).sum()), np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
     out.scale = float(seg.scale)
     if n_sector < MIN_SECTOR:
         out.reason = f"only {n_sector} rays reach the skin above the cranial centre (no vault outline in frame)"
         return out
     # the sector as one contiguous angular run (the longest run, wrapping around)
     idx = _longest_circular_run(sector)
+    # the head outline over the sector: skin points, without isolated steps of the skin radius
+    # (a ray whose outside run starts in a sinus); what is left of a smooth head is convex
+    rs = skin_r[idx]
+    steady = np.abs(rs - medfilt(rs, 5)) <= SKIN_STEP * k
+    if steady.sum() >= MIN_SECTOR:
+        th_s = theta[idx][steady]
+        out.skin_concavity = _concavity(cy - rs[steady] * np.sin(th_s), cx + rs[steady] * np.cos(th_s),
+                                        (cy, cx), float(np.median(rs[steady])))
     s = strength[idx]
     r = r_out[idx]
     med = float(np.median(s[s > 0])) if (s > 0).any() else 0.0

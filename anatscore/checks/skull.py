@@ -1,6 +1,6 @@
 """``head.skull_vault``: the calvarium on a lateral skull film is a continuous, smooth bright band.
 
-See :mod:`anatscore.anatomy.skull`. Thresholds (``vault_gap``, ``vault_waviness``, ``vault_concavity``) are in
+See :mod:`anatscore.anatomy.skull`. Thresholds (``vault_gap``, ``vault_waviness``, ``vault_concavity``, ``skin_concavity``) are in
 ``anatscore/anatomy/regions/head.json``, measured on the even-indexed real cephalograms.
 """
 
@@ -23,7 +23,8 @@ def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
 
     Fails when that gap exceeds the record's ``vault_gap`` maximum (bone missing along the vault)
     or when the vault outline's waviness exceeds ``vault_waviness`` or its deepest dent below the
-    convex hull exceeds ``vault_concavity`` (rippled / dented outline).
+    convex hull exceeds ``vault_concavity``, or the head outline (skin) over the vault is dented
+    beyond ``skin_concavity`` (rippled / dented outline).
     Not applicable for frontal (PA/AP) views and when no vault outline is in frame.
     """
     if image.meta.view in ("pa", "ap"):
@@ -42,6 +43,10 @@ def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
     if np.isfinite(v.concavity) and not conc_rng.contains(v.concavity):
         problems.append(f"vault outline dented: {v.concavity:.3f} of the radius inside its convex hull "
                         f"(expected {conc_rng.describe()})")
+    skin_rng = rec["skin_concavity"]
+    if np.isfinite(v.skin_concavity) and not skin_rng.contains(v.skin_concavity):
+        problems.append(f"head outline over the vault dented: {v.skin_concavity:.3f} of the radius inside its "
+                        f"convex hull (expected {skin_rng.describe()})")
     if not np.isfinite(v.waviness):
         problems.append("too little continuous vault bone to trace its outline")
     ok = not problems
@@ -52,6 +57,6 @@ def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
     evidence = {"vault_points": [[round(a * f, 1), round(b * f, 1)] for a, b in v.points[::2]],
                 "ray_origin": [round(v.centre[0] * f, 1), round(v.centre[1] * f, 1)]}
     return CheckResult.judge(NAME, v.gap, ok, reason, evidence=evidence, waviness=v.waviness,
-                             concavity=v.concavity, aspect=v.aspect,
+                             concavity=v.concavity, skin_concavity=v.skin_concavity, aspect=v.aspect,
                              sector_rays=v.sector_rays, cut_rays=v.cut_rays,
                              median_strength=v.median_strength)
