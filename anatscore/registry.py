@@ -157,6 +157,13 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         target="anatscore.checks.hand_phalanges:phalanges",
         regions=("hand",), modalities=_XRAY, group="anatomy",
     ),
+    # --- skull (branch skull) ---
+    CheckSpec(
+        name="head.skull_vault",
+        summary="lateral skull: the calvarium traced as a continuous, smooth bright band (no gap, no ripple)",
+        target="anatscore.checks.skull:skull_vault",
+        regions=("head",), modalities=_XRAY, group="anatomy",
+    ),
 )
 
 # Every weight-free anatomy check judges one radiograph: on a grid or strip of several (GAN

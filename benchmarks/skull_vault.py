@@ -1,0 +1,126 @@
+"""``head.skull_vault`` on the real cephalograms and their corruptions, calibration (even-indexed
+films) and held-out (odd-indexed) halves reported separately, plus the check's gating on every
+other real radiograph and the pydicom CT slices (it must not apply there).
+
+    PYTHONPATH=. python benchmarks/skull_vault.py
+
+Prints, per half: false failures on the real films, detections per failure type, and the
+measured ``gap`` / ``waviness`` ranges of the real films (what ``regions/head.json`` bounds).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from anatscore.checks import CheckContext, applies  # noqa: E402
+from anatscore.registry import check_spec, resolve  # noqa: E402
+from anatscore.types import ImageMeta, LoadedImage  # noqa: E402
+from benchmarks.anatomy_cases import skull  # noqa: E402
+
+NAME = "head.skull_vault"
+
+
+def main() -> int:
+    data = REPO.parent / "shared" / "data"
+    if not data.is_dir():
+        data = Path("/work/shared/data")
+    if not data.is_dir():
+        print("no ../shared/data: nothing to measure", file=sys.stderr)
+        return 1
+    spec = check_spec(NAME)
+    fn = resolve(spec.target)
+    rows: dict[tuple[str, str], list[tuple[str, bool | None, float | None, float | None]]] = defaultdict(list)
+    t0 = time.perf_counter()
+    ms = []
+    for case in skull.cases(data):
+        if case.kind == "phantom":
+            continue
+        meta = ImageMeta(image_id=case.name, path=case.name, modality="xray", region="head", view="lateral")
+        t = time.perf_counter()
+        res = fn(LoadedImage(meta=meta, grey=case.array()), CheckContext())
+        ms.append(1000 * (time.perf_counter() - t))
+        key = (case.meta["half"], case.failure_type or "real")
+        rows[key].append((case.name, res.passed, res.value, res.extra.get("waviness")))
+    print(f"{NAME}: {sum(len(v) for v in rows.values())} cases in {time.perf_counter() - t0:.0f} s; "
+          f"median {np.median(ms):.0f} ms per 670x836 film for the check (decoding not included)")
+    print("| half | real: false failures | vault_segment_erased: detected | vault_wavy: detected |")
+    print("|---|---|---|---|")
+    for half in ("even", "odd", "all"):
+        def pick(kind: str) -> list:
+            return [r for (h, k), v in rows.items() if k == kind and half in (h, "all") for r in v]
+        real, er, wv = pick("real"), pick("vault_segment_erased"), pick("vault_wavy")
+        ff = [r[0] for r in real if r[1] is False]
+        na = sum(r[1] is None for r in real)
+        det = lambda v: f"{sum(r[1] is False for r in v)}/{len(v)} ({100 * sum(r[1] is False for r in v) / max(1, len(v)):.0f}%)"
+        label = {"even": "even (calibration)", "odd": "odd (held out)", "all": "all"}[half]
+        print(f"| {label} | {len(ff)}/{len(real)} ({100 * len(ff) / max(1, len(real)):.0f}%), n/a {na} | {det(er)} | {det(wv)} |")
+    for half in ("even", "odd"):
+        real = rows[(half, "real")]
+        gaps = np.array([r[2] for r in real if r[2] is not None], float)
+        wav = np.array([r[3] for r in real if r[3] is not None], float)
+        fails = [f"{r[0].split('/')[-1]} (gap {r[2]:.3f}, waviness {r[3]:.4f})" for r in real if r[1] is False]
+        print(f"{half}: real gap max {np.nanmax(gaps):.3f}, median {np.nanmedian(gaps):.3f}; waviness "
+              f"max {np.nanmax(wav):.4f}, median {np.nanmedian(wav):.4f}; failing: {', '.join(fails) or 'none'}")
+    # orientation: the same films facing left (mirrored) must give the same verdicts
+    mirrored_fail = []
+    for img, _ in skull.cephalograms(data):
+        meta = ImageMeta(image_id=img.name, path=img.name, modality="xray", region="head", view="lateral")
+        res = fn(LoadedImage(meta=meta, grey=np.ascontiguousarray(skull._grey(img)[:, ::-1])), CheckContext())
+        if res.passed is not True:
+            mirrored_fail.append(f"{img.name} ({res.passed})")
+    print(f"mirrored real films (facing left): not passing {len(mirrored_fail)}/{len(skull.cephalograms(data))}"
+          f"{': ' + ', '.join(mirrored_fail) if mirrored_fail else ''}")
+    # gating: every other real radiograph (region from its folder) and the pydicom CT/MR/NM files
+    # (modality ct/mr/nm, even when labelled head) must leave the check not applicable
+    folder_region = {"chest": "chest", "knee_kl": "knee", "pelvis_ddh": "pelvis", "abdomen": "abdomen",
+                     "wrist_grazpedwri": "wrist", "msk_mura_examples": "", "pydicom_data": "chest"}
+    applied = others = 0
+    for p in sorted((data / "real").rglob("*")):
+        rel = p.relative_to(data).as_posix()
+        if not p.is_file() or "head_cephalogram" in rel or "/masks/" in rel:
+            continue
+        if p.suffix.lower() not in (".png", ".jpg", ".jpeg", ".dcm"):
+            continue
+        if rel.startswith("real/xray/"):
+            folder = rel.split("/")[2]
+            region = folder_region.get(folder, "") or p.stem.split("_")[0].lower()
+            meta = ImageMeta(image_id=rel, path=rel, modality="xray", region=region)
+        elif rel.startswith("real/ct_mr_nm/"):
+            meta = ImageMeta(image_id=rel, path=rel, modality="ct", region="head")
+        else:
+            continue
+        others += 1
+        applied += applies(spec, meta)[0]
+    print(f"gating: applied to {applied} of {others} other real radiographs and CT/MR/NM files")
+    # what the check says if a non-head radiograph is mislabelled as a lateral head (no gate):
+    # the check is not a head detector; this shows how often it would still pass
+    from PIL import Image
+
+    picks = (sorted((data / "real/xray/chest/jsrt_scr/images").glob("*.png"))[:10]
+             + sorted((data / "real/xray/knee_kl").rglob("*.png"))[:10]
+             + sorted((data / "real/xray/msk_mura_examples").glob("*.png"))
+             + sorted((data / "real/xray/pelvis_ddh").glob("*.jpg"))
+             + sorted((data / "real/xray/abdomen").glob("*.png")))
+    verdicts: dict[str, int] = defaultdict(int)
+    for p in picks:
+        with Image.open(p) as im:
+            grey = np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+        meta = ImageMeta(image_id=p.name, path=p.name, modality="xray", region="head", view="lateral")
+        res = fn(LoadedImage(meta=meta, grey=grey), CheckContext())
+        verdicts[{True: "pass", False: "fail", None: "n/a"}[res.passed]] += 1
+    print(f"mislabelled as head (gate bypassed) on {len(picks)} non-head films (10 JSRT chests, 10 knees, "
+          f"MURA, infant pelvis, abdomen): " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
