@@ -129,6 +129,7 @@ class JointSpec:
             bone ends are looked for.
         min_extent: fewest columns (fraction of the long side) with bone on both sides of the
             gap for a joint to count as found.
+        min_depth: the ``joint.space`` verdict threshold on the median relative depth.
     """
 
     name: str
@@ -137,7 +138,8 @@ class JointSpec:
     angle_step: float = 10.0
     band: tuple[float, float] = (0.05, 0.95)
     reach: float = 0.08
-    min_extent: float = 0.05
+    min_extent: float = 0.1
+    min_depth: float = 0.5
 
     @classmethod
     def from_record(cls, raw: dict) -> "JointSpec":
@@ -218,13 +220,18 @@ def _windows(x: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
     return mx[L // 2: L // 2 + n], mx[L + 1 + L // 2: L + 1 + L // 2 + n]
 
 
-def _best_path(gain: np.ndarray) -> tuple[np.ndarray, float]:
-    """Row per column of the path maximising the summed ``gain`` with steps of at most one row
-    between neighbouring columns (dynamic programming, as in seam carving), and that sum."""
+def _best_path(gain: np.ndarray, every: int = 3) -> tuple[np.ndarray, float]:
+    """Row per column of the path maximising the summed ``gain`` (dynamic programming, as in
+    seam carving), and that sum. The path may move by one row only every ``every`` columns, so
+    its slope stays within ``atan(1 / every)`` of the frame's direction (the angle search, not
+    the path, follows a tilted joint; a steeper path would trace streaks of texture along a bone)."""
     n, m = gain.shape
     acc = gain[:, 0].copy()
     back = np.zeros((n, m), dtype=np.int8)
     for c in range(1, m):
+        if c % every:
+            acc = acc + gain[:, c]
+            continue
         up = np.concatenate(([-np.inf], acc[:-1]))
         dn = np.concatenate((acc[1:], [-np.inf]))
         stack = np.stack([up, acc, dn])  # from row r-1, r, r+1
@@ -264,7 +271,8 @@ def _gap_in_frame(gs: np.ndarray, usable: np.ndarray, inside: np.ndarray, spec: 
     ok = inside & usable & (np.minimum(above, below) >= bone_level)
     depth = np.where(ok, depth, 0.0)[r0:r1]
     okb = ok[r0:r1]
-    gain = np.clip(depth, 0.0, 1.0)
+    # Only valleys deeper than open_depth add to a path: weak dips (texture, noise) subtract.
+    gain = np.clip(depth, 0.0, 1.0) - open_depth
     rows, _ = _best_path(gain)
     cols_all = np.arange(wo)
     d_path = depth[rows, cols_all]
@@ -275,7 +283,7 @@ def _gap_in_frame(gs: np.ndarray, usable: np.ndarray, inside: np.ndarray, spec: 
     if len(cols) < max(3, spec.min_extent * long_side):
         return {"score": -np.inf, "cols": cols}
     d_line = depth[rows[cols], cols]
-    return {"score": float(np.sum(np.clip(d_line, 0, 1.0))), "cols": cols, "rows": rows[cols] + r0,
+    return {"score": float(np.sum(np.clip(d_line, 0, 1.0) - open_depth)), "cols": cols, "rows": rows[cols] + r0,
             "d_line": d_line, "r0": r0}
 
 
@@ -295,6 +303,9 @@ def _edges(gs: np.ndarray, rows: np.ndarray, cols: np.ndarray, d_abs: np.ndarray
         dn[k] = (r + 1 + lo_below[0]) if len(lo_below) else r
     return up, dn
 
+
+#: Smoothing along the candidate joint line (Gaussian sigma, fraction of the long side).
+ALONG_SIGMA = 0.015
 
 #: Percentile of the body's grey levels that both bone ends bounding a gap must reach.
 BONE_PCT = 50.0
@@ -332,13 +343,17 @@ def find_joint(seg: Segmentation, spec: JointSpec, open_depth: float = 0.12) -> 
     vals = g[body] if body.sum() > 100 else g.ravel()
     spread = max(float(np.percentile(vals, 90) - np.percentile(vals, 10)), 1e-3)
     bone_level = float(np.percentile(vals, BONE_PCT))
-    usable = ndi.binary_erosion(body, iterations=2)
+    # Not the body mask: a wide-open joint space can be as dark as air and be classed background.
+    usable = ~seg.excluded
     n_steps = int(round(spec.angle_range / spec.angle_step)) if spec.angle_step > 0 else 0
     best: dict | None = None
     for k in range(-n_steps, n_steps + 1):
         ang = spec.angle + k * spec.angle_step
         out_shape, centre, u, v = _frame(g.shape, ang)
         gr, inside = _resample(gs, out_shape, centre, u, v, order=1)
+        # A joint gap is a long thin line: smoothing along the candidate line keeps it and
+        # averages out texture and noise that do not run along it.
+        gr = ndi.gaussian_filter1d(gr, ALONG_SIGMA * long_side, axis=1, mode="nearest")
         br, _ = _resample(usable.astype(np.float32), out_shape, centre, u, v, order=0)
         res = _gap_in_frame(gr, br > 0.5, inside, spec, long_side, spread, bone_level, open_depth)
         res.update(angle=ang, frame=(out_shape, centre, u, v), gr=gr)

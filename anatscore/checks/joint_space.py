@@ -8,7 +8,8 @@ search range, band) drives the generic finder
 :func:`~anatscore.anatomy.jointspace.find_joint` - a thin dark gap between two bone ends.
 
 The verdict compares the median relative depth of the joint-space valley along the joint line
-with the region record's ``joint_space_depth`` range; width and irregularity of the joint line
+with the region record's threshold (knee: ``joint_space_depth`` measured on real radiographs;
+other regions: the ``joint`` entry's ``min_depth``); width and irregularity of the joint line
 are reported alongside. Evidence: the joint line as (x, y) points in full-resolution pixel
 coordinates (every 8th column), and for generic joints the two facing articular contours.
 """
@@ -34,11 +35,13 @@ def _measure(image: LoadedImage, seg: Segmentation, rec: RegionRecord) -> dict:
     if "joint" not in rec.raw:  # knee: the femorotibial line across the image
         js = image.memo("anatomy.jointspace", lambda: horizontal_joint_space(seg))
         return {"depth": js.depth_median, "found": True, "name": "femorotibial",
+                "min": rec["joint_space_depth"].min, "source": f"expected range for {rec.region} measured on real radiographs",
                 "extra": {"open_fraction": js.open_fraction, "width": js.width, "irregularity": js.irregularity},
                 "evidence": {"joint_line": _points(zip(js.columns, js.line_rows), s)}}
     spec = JointSpec.from_record(rec.raw["joint"])
     j = image.memo(f"anatomy.joint.{spec.name}", lambda: find_joint(seg, spec))
-    return {"depth": j.depth_median, "found": j.found, "name": spec.name,
+    return {"depth": j.depth_median, "found": j.found, "name": spec.name, "min": spec.min_depth,
+            "source": f"{rec.region} record's joint threshold, set on phantoms",
             "extra": {"open_fraction": j.open_fraction, "width": j.width, "irregularity": j.irregularity,
                       "angle": j.angle, "extent": j.extent},
             "evidence": {"joint_line": _points(j.line_xy, s), "upper_contour": _points(j.upper_xy, s),
@@ -51,8 +54,7 @@ def joint_space(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     if why := no_bone_reason(seg):
         return CheckResult.na(NAME, why)
     m = _measure(image, seg, rec)
-    exp = rec["joint_space_depth"]
-    lo = ctx.config.option(NAME, "min", exp.min)
+    lo = ctx.config.option(NAME, "min", m["min"])
     depth = m["depth"]
     ok = depth >= lo
     extra = m["extra"]
@@ -64,6 +66,5 @@ def joint_space(image: LoadedImage, ctx: CheckContext) -> CheckResult:
         reason = f"{m['name']} joint space not found: no dark gap between two bone ends (fused or absent)"
     else:
         reason = (f"{m['name']} joint space closed or fused: median depth {depth:.2f} < {lo:.2f} "
-                  + (f"(expected range for {rec.region} measured on real radiographs)" if lo == exp.min
-                     else "(threshold set by the joint.space.min option)"))
+                  + (f"({m['source']})" if lo == m["min"] else "(threshold set by the joint.space.min option)"))
     return CheckResult.judge(NAME, depth, ok, reason, evidence=m["evidence"], expected_min=lo, **extra)
