@@ -440,8 +440,8 @@ def distort_joint_contour(g: np.ndarray, line_xy: np.ndarray, at: float = 0.5, a
                           sigma: float = 0.06, side: int = 1) -> np.ndarray:
     """Distort one articular contour with a smooth local warp (a deformed joint surface).
 
-    Pixels on one ``side`` of the joint line (+1: the side the line's left-hand normal points
-    to, -1: the other) near the point at fraction ``at`` of the line's length are displaced
+    Pixels on one ``side`` of the joint line (+1: the side its normal ``(-dy, dx)`` points to -
+    below a line drawn left to right, y down; -1: the other) near the point at fraction ``at`` of the line's length are displaced
     along the line's normal by ``amplitude * max(H, W) * exp(-r^2 / (2 (sigma max(H, W))^2))``
     (``r``: distance to that point); the other bone is untouched, so the two facing contours
     stop being parallel: the joint space bulges (``amplitude`` > 0 moves that contour away from
