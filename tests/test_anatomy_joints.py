@@ -28,8 +28,8 @@ from anatscore.registry import check_spec
 from anatscore.types import ImageMeta, LoadedImage
 
 SHAPES = {  # region -> (curvature, angle) as in benchmarks/anatomy_cases/joints.py
-    "wrist": (0.4, 0.0),
-    "ankle": (-1.0, 0.0),
+    "wrist": (-0.4, 0.0),
+    "ankle": (1.0, 0.0),
     "shoulder": (2.5, 90.0),
     "elbow": (1.0, 30.0),
 }
@@ -45,7 +45,7 @@ def _spec(region: str) -> JointSpec:
 
 def test_spec_from_record() -> None:
     spec = _spec("shoulder")
-    assert spec.name == "glenohumeral" and spec.angle == 90 and spec.min_depth == 0.5
+    assert spec.name == "glenohumeral" and spec.angle == 90 and spec.min_depth == 0.4
     with pytest.raises(TypeError):
         JointSpec.from_record({"name": "x", "no_such_key": 1})
 
@@ -75,15 +75,15 @@ def test_fused_phantoms_mostly_below_threshold() -> None:
     """Measured on seeds 0-5 of the wrist shape: 5 of 6 fused joints are caught (seed 4 is not:
     a texture streak forms a 0.43-deep valley between bone on both sides)."""
     spec = _spec("wrist")
-    depths = [find_joint(segment(joint_phantom(0.4, 0.0, gap=0.0, seed=s)), spec).depth_median for s in range(6)]
+    depths = [find_joint(segment(joint_phantom(-0.4, 0.0, gap=0.0, seed=s)), spec).depth_median for s in range(6)]
     caught = sum(d < spec.min_depth for d in depths)
     assert caught >= 5, depths
 
 
 def test_check_generic_region_verdicts() -> None:
     """joint.space on a region with a joint record (called directly: not registered there)."""
-    ok = joint_space(_img(joint_phantom(0.4, 0.0, gap=0.04, seed=2), "wrist"), CheckContext())
-    bad = joint_space(_img(joint_phantom(0.4, 0.0, gap=0.0, seed=2), "wrist"), CheckContext())
+    ok = joint_space(_img(joint_phantom(-0.4, 0.0, gap=0.04, seed=2), "wrist"), CheckContext())
+    bad = joint_space(_img(joint_phantom(-0.4, 0.0, gap=0.0, seed=2), "wrist"), CheckContext())
     assert ok.passed is True and "radiocarpal" in ok.reason, ok.reason
     assert bad.passed is False and "radiocarpal" in bad.reason, bad.reason
     assert {"joint_line", "upper_contour", "lower_contour"} <= set(ok.evidence)

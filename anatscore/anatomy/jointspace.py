@@ -139,7 +139,7 @@ class JointSpec:
     band: tuple[float, float] = (0.05, 0.95)
     reach: float = 0.08
     min_extent: float = 0.1
-    min_depth: float = 0.5
+    min_depth: float = 0.4
 
     @classmethod
     def from_record(cls, raw: dict) -> "JointSpec":
@@ -220,7 +220,7 @@ def _windows(x: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
     return mx[L // 2: L // 2 + n], mx[L + 1 + L // 2: L + 1 + L // 2 + n]
 
 
-def _best_path(gain: np.ndarray, every: int = 3) -> tuple[np.ndarray, float]:
+def _best_path(gain: np.ndarray, every: int = 2) -> tuple[np.ndarray, float]:
     """Row per column of the path maximising the summed ``gain`` (dynamic programming, as in
     seam carving), and that sum. The path may move by one row only every ``every`` columns, so
     its slope stays within ``atan(1 / every)`` of the frame's direction (the angle search, not
@@ -305,7 +305,7 @@ def _edges(gs: np.ndarray, rows: np.ndarray, cols: np.ndarray, d_abs: np.ndarray
 
 
 #: Smoothing along the candidate joint line (Gaussian sigma, fraction of the long side).
-ALONG_SIGMA = 0.015
+ALONG_SIGMA = 0.03
 
 #: Percentile of the body's grey levels that both bone ends bounding a gap must reach.
 BONE_PCT = 50.0

@@ -255,8 +255,10 @@ def joint_phantom(
     """Two bone ends facing each other across a joint space, at any angle and curvature.
 
     In the phantom's own frame the joint line is the parabola ``y = y0 + curvature * x^2 / size``
-    (x measured from the joint's centre, y down): 0 is a flat line (wrist, MCP/IP), a negative
-    value a dome convex upwards (ankle: talar dome), a large magnitude an arc (shoulder, hip).
+    (x measured from the joint's centre, y down): 0 is a flat line (MCP/IP), a positive value a
+    dome convex upwards (the joint line is highest in the middle: ankle, talar dome), a negative
+    one a bowl (distal radius concave towards the carpus: wrist), a large magnitude an arc
+    (shoulder, hip).
     The upper bone ends ``gap * size / 2`` above the line, the lower one as far below it; each
     is a shaft with a denser cortex and a textured medulla inside a soft-tissue envelope. The
     picture is then turned so that the joint line runs at ``angle`` degrees (counter-clockwise

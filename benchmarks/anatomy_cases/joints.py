@@ -51,10 +51,10 @@ JOINT_LINES: dict[str, tuple[str, str, list[tuple[float, float]]]] = {
 
 #: region -> joint_phantom keyword arguments (shape and direction of that region's joint).
 PHANTOM_SHAPES: dict[str, dict[str, float]] = {
-    "wrist": {"curvature": 0.4, "angle": 0.0},
-    "ankle": {"curvature": -1.0, "angle": 0.0},
+    "wrist": {"curvature": -0.4, "angle": 0.0},
+    "ankle": {"curvature": 1.0, "angle": 0.0},
     "shoulder": {"curvature": 2.5, "angle": 90.0},
-    "finger": {"curvature": 0.2, "angle": 0.0},
+    "finger": {"curvature": -0.2, "angle": 0.0},
     "elbow": {"curvature": 1.0, "angle": 30.0},
 }
 
