@@ -45,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"joint.space as if registered for {', '.join(joint_regions)}: {n} cases")
     times = {} if args.no_timing else timings(cases, [spec])
     print(report(tallies, times, [NAME]))
+    t = tallies.get(NAME)
+    if t is not None:
+        for label, items in (("false failures", t.false_failures), ("misses", t.misses)):
+            print(f"\n{NAME} {label} ({len(items)}):")
+            for it in items:
+                print(f"  {it}")
     print("\nper case: verdict, depth (threshold), angle, width, irregularity")
     for case in cases:
         if case.kind == "phantom" and not case.name.endswith("-00"):
