@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Exposure", "hand_phantom", "knee_phantom", "forearm_phantom", "finish", "joint_phantom"]
+__all__ = ["Exposure", "hand_phantom", "knee_phantom", "forearm_phantom", "leg_phantom", "finish", "joint_phantom"]
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,44 @@ def forearm_phantom(
         seed: angle, widths, exposure, noise.
         exposure: acquisition; random (not inverted) when None.
     """
+    return _two_bone_limb(bones, angle_deg, size, seed, exposure, radius=0.022, second=0.85, sep=0.045)
+
+
+def leg_phantom(
+    bones: int = 2,
+    angle_deg: float | None = None,
+    size: int = 384,
+    seed: int = 0,
+    exposure: Exposure | None = None,
+) -> np.ndarray:
+    """AP lower leg: a thick tibia and a thin fibula (``bones`` = 2), or the tibia alone
+    (``bones`` = 1: the fibula missing, the paper's first finding), in a soft-tissue envelope.
+
+    The fibula is 0.4-0.5 of the tibia's width; the interosseous space between the shafts is
+    about one fibula width, narrowing towards the knee and the ankle. Arguments as for
+    :func:`forearm_phantom`.
+    """
+    rng = np.random.default_rng(seed)
+    second = float(rng.uniform(0.4, 0.5))
+    return _two_bone_limb(bones, angle_deg, size, seed, exposure, radius=0.032, second=second, sep=0.05)
+
+
+def _two_bone_limb(
+    bones: int,
+    angle_deg: float | None,
+    size: int,
+    seed: int,
+    exposure: Exposure | None,
+    radius: float,
+    second: float,
+    sep: float,
+) -> np.ndarray:
+    """Two parallel long bones (or one) in a soft-tissue capsule, converging at both ends.
+
+    ``radius``: the first bone's half-width / image side; ``second``: the second bone's width
+    relative to the first; ``sep``: half the distance between the shafts / image side. One bone
+    is drawn centred and 1.15x as wide (a missing or fused partner).
+    """
     if bones not in (1, 2):
         raise ValueError("bones must be 1 or 2")
     rng = np.random.default_rng(seed)
@@ -228,15 +266,15 @@ def forearm_phantom(
     atten = np.full(shape, 0.02, np.float32)
     soft = _capsule(shape, tuple(p0 - axis * 0.2 * size), tuple(p1 + axis * 0.2 * size), 0.13 * size)
     atten += np.clip(-soft + 0.5, 0, 1) * 0.25
-    sep = 0.045 * size * rng.uniform(0.9, 1.2)  # half the distance between the shafts
-    radius = 0.022 * size
-    offsets = (-sep, sep) if bones == 2 else (0.0,)
+    half_sep = sep * size * rng.uniform(0.9, 1.2)
+    r0 = radius * size
+    offsets = (-half_sep, half_sep) if bones == 2 else (0.0,)
     bone = np.zeros(shape, np.float32)
     for k, off in enumerate(offsets):
         a = c - axis * half * 0.95 + normal * off * 0.6
         b = c + axis * half * 0.95 + normal * off * 0.6
         mid = c + normal * off
-        r = radius * (1.15 if bones == 1 else (1.0 if k == 0 else 0.85))
+        r = r0 * (1.15 if bones == 1 else (1.0 if k == 0 else second))
         bone = np.maximum(bone, _bone(_capsule(shape, tuple(a), tuple(mid), r), 0.55, 2.5))
         bone = np.maximum(bone, _bone(_capsule(shape, tuple(mid), tuple(b), r), 0.55, 2.5))
     atten += bone + 0.04 * _texture(shape, rng, oriented=False) * (bone > 0.1)
