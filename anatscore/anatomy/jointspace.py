@@ -179,6 +179,9 @@ def _frame(shape: tuple[int, int], angle: float) -> tuple[tuple[int, int], np.nd
 
     Source point of (r', c'): ``p = centre + (c' - W'/2) u + (r' - H'/2) v`` with
     ``u = (cos a, -sin a)`` (along the joint line, x/y with y down) and ``v = (sin a, cos a)``.
+    Written out here (rather than ``skimage.transform.rotate(resize=True)``) because the joint
+    line found in the frame must be mapped back to image pixels exactly, with the same formula
+    (:func:`_to_image`) that did the resampling.
     """
     h, w = shape
     a = np.deg2rad(angle)
