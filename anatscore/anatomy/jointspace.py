@@ -202,17 +202,19 @@ def _to_image(rows: np.ndarray, cols: np.ndarray, out_shape: tuple[int, int], ce
             + (rows[:, None] - (ho - 1) / 2.0) * v[None, :])
 
 
-def _resample(img: np.ndarray, out_shape: tuple[int, int], centre: np.ndarray, u: np.ndarray,
-              v: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
-    """``img`` in the rotated frame (bilinear or nearest) and the mask of frame pixels inside it."""
+def _resample(imgs: tuple[np.ndarray, ...], out_shape: tuple[int, int], centre: np.ndarray, u: np.ndarray,
+              v: np.ndarray, orders: tuple[int, ...]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each image of ``imgs`` (same shape) in the rotated frame (spline ``orders``: 1 bilinear,
+    0 nearest), and the mask of frame pixels that fall inside the image."""
     ho, wo = out_shape
     rr, cc = np.mgrid[:ho, :wo].astype(np.float32)
     xy = _to_image(rr.ravel(), cc.ravel(), out_shape, centre, u, v)
     coords = np.stack([xy[:, 1], xy[:, 0]])
-    out = ndi.map_coordinates(img.astype(np.float32), coords, order=order, mode="constant", cval=0.0)
-    h, w = img.shape
+    outs = [ndi.map_coordinates(im.astype(np.float32), coords, order=o, mode="constant", cval=0.0).reshape(out_shape)
+            for im, o in zip(imgs, orders)]
+    h, w = imgs[0].shape
     inside = (xy[:, 0] >= 0) & (xy[:, 0] <= w - 1) & (xy[:, 1] >= 0) & (xy[:, 1] <= h - 1)
-    return out.reshape(out_shape), inside.reshape(out_shape)
+    return outs, inside.reshape(out_shape)
 
 
 def _windows(x: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
@@ -353,11 +355,10 @@ def find_joint(seg: Segmentation, spec: JointSpec, open_depth: float = 0.12) -> 
     for k in range(-n_steps, n_steps + 1):
         ang = spec.angle + k * spec.angle_step
         out_shape, centre, u, v = _frame(g.shape, ang)
-        gr, inside = _resample(gs, out_shape, centre, u, v, order=1)
+        (gr, br), inside = _resample((gs, usable.astype(np.float32)), out_shape, centre, u, v, (1, 0))
         # A joint gap is a long thin line: smoothing along the candidate line keeps it and
         # averages out texture and noise that do not run along it.
         gr = ndi.gaussian_filter1d(gr, ALONG_SIGMA * long_side, axis=1, mode="nearest")
-        br, _ = _resample(usable.astype(np.float32), out_shape, centre, u, v, order=0)
         res = _gap_in_frame(gr, br > 0.5, inside, spec, long_side, spread, bone_level, open_depth)
         res.update(angle=ang, frame=(out_shape, centre, u, v), gr=gr)
         if best is None or res["score"] > best["score"]:
