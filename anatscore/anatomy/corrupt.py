@@ -19,6 +19,7 @@ __all__ = [
     "remove_fibula",
     "duplicate_digit", "delete_digit", "remove_forearm_bone", "fuse_forearm_bones", "fuse_carpal_gaps",
     "fuse_phalanges", "insert_phalanx", "remove_phalanx", "remove_digit_ray",
+    "fuse_joint", "distort_joint_contour",
 ]
 
 
@@ -590,3 +591,88 @@ def remove_digit_ray(g: np.ndarray, ray: "list[tuple[float, float]] | tuple[tupl
     ri, ci = p[:, 0].astype(int), p[:, 1].astype(int)
     out[ri, ci] = (1 - blend) * g[ri, ci] + blend * fill
     return np.clip(out, 0, 1).astype(np.float32)
+
+
+def _polyline_frame(shape: tuple[int, int], line_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel: distance to the polyline ``line_xy`` ((x, y) points), the unit normal of the
+    nearest segment (x, y), and the index of the nearest segment."""
+    pts = np.asarray(line_xy, dtype=np.float64)
+    h, w = shape
+    yy, xx = np.mgrid[:h, :w].astype(np.float64)
+    best = np.full((h, w), np.inf)
+    nrm = np.zeros((h, w, 2))
+    seg_idx = np.zeros((h, w), dtype=int)
+    for k in range(len(pts) - 1):
+        a, b = pts[k], pts[k + 1]
+        d = b - a
+        t = np.clip(((xx - a[0]) * d[0] + (yy - a[1]) * d[1]) / max(float(d @ d), 1e-9), 0, 1)
+        dist = np.hypot(xx - (a[0] + t * d[0]), yy - (a[1] + t * d[1]))
+        closer = dist < best
+        best = np.where(closer, dist, best)
+        n = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-9)  # normal (x, y)
+        nrm[closer] = n
+        seg_idx[closer] = k
+    return best, nrm, seg_idx
+
+
+def fuse_joint(g: np.ndarray, line_xy: np.ndarray, half_width: float = 0.02, seed: int = 0) -> np.ndarray:
+    """Fill the joint space along a given joint line with textured bone (a fused joint).
+
+    ``line_xy`` is the joint line as (x, y) points in pixels, e.g. read off the radiograph by
+    hand (the benchmark's annotations), so the corruption does not depend on the joint finder.
+    Within ``half_width * max(H, W)`` of the line (and a little past its two ends) each pixel is
+    lifted to the bone level around it - the local maximum of the lightly smoothed image over
+    twice the half-width - plus mean-free texture copied from the bone three half-widths away
+    along the normal; only darker pixels are lifted (``max``), so a line a few pixels off still
+    closes the whole gap; a soft 3-pixel transition at the border of the fill.
+    """
+    g = np.asarray(g, dtype=np.float32)
+    h, w = g.shape
+    hw = max(2.0, half_width * max(h, w))
+    dist, nrm, _ = _polyline_frame(g.shape, line_xy)
+    gs = ndi.gaussian_filter(g, 1.0)
+    level = ndi.maximum_filter(gs, size=int(4 * hw) | 1)
+    level = ndi.gaussian_filter(level, hw / 2)
+    detail = g - ndi.gaussian_filter(g, max(1.0, 0.01 * max(h, w)))
+    yy, xx = np.mgrid[:h, :w].astype(np.float64)
+    sy = np.clip(yy + 3 * hw * nrm[..., 1], 0, h - 1)
+    sx = np.clip(xx + 3 * hw * nrm[..., 0], 0, w - 1)
+    tex = ndi.map_coordinates(detail, [sy, sx], order=1)
+    fill = 0.95 * level + tex
+    weight = np.clip((hw + 2 - dist) / 3.0, 0, 1)
+    out = (1 - weight) * g + weight * np.maximum(g, fill)
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def distort_joint_contour(g: np.ndarray, line_xy: np.ndarray, at: float = 0.5, amplitude: float = 0.03,
+                          sigma: float = 0.06, side: int = 1) -> np.ndarray:
+    """Distort one articular contour with a smooth local warp (a deformed joint surface).
+
+    Pixels on one ``side`` of the joint line (+1: the side its normal ``(-dy, dx)`` points to -
+    below a line drawn left to right, y down; -1: the other) near the point at fraction ``at`` of the line's length are displaced
+    along the line's normal by ``amplitude * max(H, W) * exp(-r^2 / (2 (sigma max(H, W))^2))``
+    (``r``: distance to that point); the other bone is untouched, so the two facing contours
+    stop being parallel: the joint space bulges (``amplitude`` > 0 moves that contour away from
+    the line) or is pinched (< 0) over a stretch of about ``2 sigma`` of the image.
+    """
+    g = np.asarray(g, dtype=np.float32)
+    h, w = g.shape
+    L = max(h, w)
+    pts = np.asarray(line_xy, dtype=np.float64)
+    seglen = np.hypot(*np.diff(pts, axis=0).T)
+    cum = np.concatenate(([0.0], np.cumsum(seglen)))
+    s = at * cum[-1]
+    k = int(np.clip(np.searchsorted(cum, s) - 1, 0, len(pts) - 2))
+    t = (s - cum[k]) / max(seglen[k], 1e-9)
+    p0 = pts[k] + t * (pts[k + 1] - pts[k])
+    dist, nrm, _ = _polyline_frame(g.shape, line_xy)
+    yy, xx = np.mgrid[:h, :w].astype(np.float64)
+    signed = (xx - p0[0]) * nrm[..., 0] + (yy - p0[1]) * nrm[..., 1]
+    on_side = 0.5 * (1.0 + np.tanh(side * signed / 3.0))  # soft step across the line
+    r2 = (xx - p0[0]) ** 2 + (yy - p0[1]) ** 2
+    disp = amplitude * L * np.exp(-r2 / (2 * (sigma * L) ** 2)) * on_side * side
+    # Sample from where the content comes from: moving the contour away from the line by disp
+    # means reading the image at (p - disp * n).
+    sy = np.clip(yy - disp * nrm[..., 1], 0, h - 1)
+    sx = np.clip(xx - disp * nrm[..., 0], 0, w - 1)
+    return np.clip(ndi.map_coordinates(g, [sy, sx], order=1), 0, 1).astype(np.float32)

@@ -18,7 +18,7 @@ from scipy import ndimage as ndi
 
 __all__ = [
     "Exposure", "hand_phantom", "knee_phantom", "forearm_phantom", "leg_phantom", "finish",
-    "wrist_phantom", "CARPAL_FUSIONS",
+    "wrist_phantom", "CARPAL_FUSIONS", "joint_phantom",
 ]
 
 
@@ -415,4 +415,66 @@ def wrist_phantom(
         atten = atten[:, ::-1]
     angle = float(rng.uniform(-20, 20))
     atten = ndi.rotate(atten, angle, reshape=False, order=1, mode="nearest")
+
+
+def joint_phantom(
+    curvature: float = 0.0,
+    angle: float = 0.0,
+    gap: float = 0.03,
+    bump: float = 0.0,
+    size: int = 256,
+    seed: int = 0,
+    exposure: Exposure | None = None,
+) -> np.ndarray:
+    """Two bone ends facing each other across a joint space, at any angle and curvature.
+
+    In the phantom's own frame the joint line is the parabola ``y = y0 + curvature * x^2 / size``
+    (x measured from the joint's centre, y down): 0 is a flat line (MCP/IP), a positive value a
+    dome convex upwards (the joint line is highest in the middle: ankle, talar dome), a negative
+    one a bowl (distal radius concave towards the carpus: wrist), a large magnitude an arc
+    (shoulder, hip).
+    The upper bone ends ``gap * size / 2`` above the line, the lower one as far below it; each
+    is a shaft with a denser cortex and a textured medulla inside a soft-tissue envelope. The
+    picture is then turned so that the joint line runs at ``angle`` degrees (counter-clockwise
+    from the x axis), exposed and noised (:func:`finish`).
+
+    Args:
+        curvature: bend of the joint line (see above); the upper contour follows it exactly.
+        angle: direction of the joint line in the image, degrees.
+        gap: joint-space width as a fraction of ``size`` (0 = fused: one bone mass).
+        bump: a smooth local distortion of the *lower* articular contour, as a multiple of the
+            gap width (positive bulges into the gap); 0 = congruent surfaces.
+        size: image side.
+        seed: jitter of placement, bone widths, exposure and noise.
+        exposure: acquisition; random (not inverted) when None.
+    """
+    rng = np.random.default_rng(seed)
+    n = size
+    pad = int(0.3 * n)  # drawn larger, then rotated and cropped (no empty corners)
+    m = n + 2 * pad
+    rr, cc = np.mgrid[:m, :m].astype(np.float32)
+    xc = m / 2 + rng.uniform(-0.04, 0.04) * n
+    y0 = m / 2 + rng.uniform(-0.04, 0.04) * n
+    x = cc - xc
+    line = y0 + curvature * x**2 / n
+    half = gap * n / 2
+    hw_up = rng.uniform(0.25, 0.32) * n
+    hw_dn = rng.uniform(0.22, 0.3) * n
+    sx = rng.uniform(0.08, 0.12) * n
+    x_b = rng.uniform(-0.1, 0.1) * n
+    bump_y = bump * max(gap, 0.02) * n * np.exp(-((x - x_b) ** 2) / (2 * sx**2))
+    if gap > 0:
+        up = (rr < line - half) & (np.abs(x) < hw_up)
+        dn = (rr > line + half - bump_y) & (np.abs(x) < hw_dn)
+    else:  # fused: one bone mass bridging the joint
+        up = (rr < line + 1) & (np.abs(x) < hw_up)
+        dn = (rr >= line - 1) & (np.abs(x) < hw_dn)
+    bone = (up | dn).astype(np.float32)
+    soft = (np.abs(x) < max(hw_up, hw_dn) + rng.uniform(0.08, 0.14) * n).astype(np.float32)
+    atten = 0.12 * ndi.gaussian_filter(soft, 2.0) + 0.45 * ndi.gaussian_filter(bone, 1.0)
+    atten += 0.5 * np.abs(ndi.gaussian_gradient_magnitude(bone, 1.0))
+    atten += 0.06 * _texture((m, m), rng, oriented=True) * (bone > 0.5)
+    if abs(angle) > 1e-3:
+        atten = ndi.rotate(atten, angle, reshape=False, order=1, mode="nearest")
+    atten = atten[pad:pad + n, pad:pad + n]
     return finish(atten, exposure or Exposure.random(rng), rng)
