@@ -424,6 +424,9 @@ def fuse_carpal_gaps(
     weight = np.clip((r - d) / max(1.0, 0.03 * side) + 0.5, 0, 1)
     out = g.copy()
     out[y0:y1, x0:x1] = (1 - weight) * sub + weight * closed
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
 # --- phalanges (branch digits) -------------------------------------------------------------
 # A digit is given by two points, its MCP joint and its tip ((row, col), full resolution), and
 # joints by their distance from the MCP along the MCP->tip line (``s``). The callers take these

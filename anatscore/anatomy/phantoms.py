@@ -415,6 +415,7 @@ def wrist_phantom(
         atten = atten[:, ::-1]
     angle = float(rng.uniform(-20, 20))
     atten = ndi.rotate(atten, angle, reshape=False, order=1, mode="nearest")
+    return finish(atten, exposure or Exposure.random(rng), rng)
 
 
 def joint_phantom(
