@@ -61,7 +61,8 @@ def heart_laterality(image: Any, ctx: CheckContext) -> CheckResult:
     Passes when the score reaches the record's ``situs_score`` minimum (the margin), fails below
     the ``situs_undecided`` band (a mirrored chest or dextrocardia), and is n/a inside the band,
     where the four cues (medial lung borders, paramedian lung area, paramedian density, heart
-    borders) are too weak or disagree to decide.
+    borders) are too weak to decide, and when fewer than the record's ``situs_agreeing_cues``
+    cues share the score's sign (:func:`anatscore.anatomy.chest.situs_agreement`: they disagree).
     """
     name = "chest.heart_laterality"
     geo = chest_geometry(image)
@@ -70,6 +71,13 @@ def heart_laterality(image: Any, ctx: CheckContext) -> CheckResult:
     rec = expected("chest")
     extra = {"medial_asymmetry": geo.medial_asymmetry, "medial_area_asymmetry": geo.medial_area_asymmetry,
              "density_asymmetry": geo.density_asymmetry, "border_asymmetry": geo.border_asymmetry}
+    agree, cues = geo.situs_agreement or (0, 0)
+    extra["cues_agreeing"] = agree
+    need = rec["situs_agreeing_cues"].min or 0
+    if agree < need and not rec["situs_undecided"].contains(geo.laterality):
+        return CheckResult.na(name, f"heart side undecided: situs score {geo.laterality:+.2f} but only {agree} of "
+                                    f"{cues} cues agree with its sign (expected {rec['situs_agreeing_cues'].describe()})",
+                              situs_score=geo.laterality, **extra)
     if rec["situs_score"].contains(geo.laterality):
         return CheckResult.judge(name, geo.laterality, True,
                                  f"heart shadow to the patient's left (situs score {geo.laterality:+.2f})", **extra)
