@@ -16,7 +16,9 @@ Method (classical, no weights):
   through quantiles of the central window and the connected dark component holding the seed is
   kept for as long as it neither touches the image frame nor crosses the midline (where it would
   "leak" into the background or the other lung). This is a seeded, per-side version of the
-  stable-region idea of MSER. The last non-leaking component, hole-filled and dilated by
+  stable-region idea of MSER. Where the lungs are as dark as the background at the level used
+  to find it (hazy or squat lungs), a side that grows nothing is retried with the background
+  found at lower levels. The last non-leaking component, hole-filled and dilated by
   ``n/64`` px (the threshold stops short of the dense lung periphery), is the lung field. Its
   ``contrast`` (90th percentile of the film minus the field's median) tells aerated lung from
   an opacified hemithorax.
