@@ -39,5 +39,6 @@ def lung_aspect(image: Any, ctx: CheckContext) -> CheckResult:
     desc = ", ".join(f"{s} {aspect[s]:.2f} (z {z[s]:+.1f})" for s in ("right", "left"))
     verdict = "within" if ok else "outside"
     what = "" if ok else (" (lungs too short for their width)" if zm < 0 else " (lungs too tall for their width)")
-    return CheckResult.judge(name, zm, ok, f"lung height/width {desc}; mean z {zm:+.1f} {verdict} {bound.describe()}{what}",
-                             z_right=z["right"], z_left=z["left"], aspect_right=aspect["right"], aspect_left=aspect["left"])
+    reason = f"lung height/width {desc}; mean z {zm:+.1f} {verdict} {bound.describe()}{what}"
+    return CheckResult.judge(name, zm, ok, reason, z_right=z["right"], z_left=z["left"],
+                             aspect_right=aspect["right"], aspect_left=aspect["left"])

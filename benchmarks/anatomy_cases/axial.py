@@ -69,8 +69,8 @@ def _squash_band(g: np.ndarray, top: int, bottom: int, factor: float) -> np.ndar
     y = np.arange(h, dtype=np.float64)
     cut = top + factor * (bottom - top)
     end = bottom + (h - 1 - bottom) / 2.0
-    ys = np.where(y < top, y, np.where(y < cut, top + (y - top) / factor,
-                                       np.where(y < end, bottom + (y - cut) * (end - bottom) / max(end - cut, 1e-6), y)))
+    stretched = bottom + (y - cut) * (end - bottom) / max(end - cut, 1e-6)
+    ys = np.where(y < top, y, np.where(y < cut, top + (y - top) / factor, np.where(y < end, stretched, y)))
     y0 = np.clip(np.floor(ys).astype(int), 0, h - 1)
     y1 = np.minimum(y0 + 1, h - 1)
     t = (ys - y0)[:, None]
