@@ -32,7 +32,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from . import __version__
-from .checks import CheckContext, applies
+from .checks import CheckContext, applies, image_gates
 from .config import EvalConfig
 from .export import export_run, refusal_summary, write_run_json
 from .refusals import counts as refusal_counts
@@ -585,7 +585,8 @@ def run_check(
     meta = _normalised_meta(ImageMeta(image_id="image", path="image"), fields)
     img = image if isinstance(image, LoadedImage) else image_from_array(image, meta)
     ok, why = applies(spec, img.meta)
-    if not ok:
+    why = why or image_gates(spec, img)
+    if why:
         return CheckResult.na(name, why)
     ctx = ctx or CheckContext(config=config or EvalConfig())
     if spec.batch_target:

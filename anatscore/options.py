@@ -43,6 +43,8 @@ KNOWN_OPTIONS: dict[str, dict[str, tuple[str, str]]] = {
                             "smallest femorotibial gap depth counted as an open joint")},
     "texture.trabecular_anisotropy": {"min": ("record's trabecular_anisotropy min",
                                               "lowest trabecular anisotropy accepted")},
+    "wrist.carpal_separation": {"min": ("wrist record's carpal_separable min (4; lower by age)",
+                                        "fewest separable carpal bone pieces accepted")},
     "realism": {
         "k": ("5", "k of the k-NN precision/recall/density/coverage and realism scores"),
         "bootstrap": ("100", "bootstrap replicates for the confidence intervals"),

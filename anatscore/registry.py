@@ -13,6 +13,7 @@ groups touches different lines.
 from __future__ import annotations
 
 import fnmatch
+import dataclasses
 import importlib
 from typing import Any, Iterable
 
@@ -80,8 +81,16 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
     CheckSpec(
         name="forearm.two_bones",
         summary="radius and ulna both present and separate along the forearm shaft (not missing or fused)",
-        target="anatscore.checks.two_bones:two_bones",
+        target="anatscore.checks.two_bones:forearm_two_bones",
         regions=("forearm",),
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
+        name="leg.two_bones",
+        summary="tibia and fibula both present and separate along the lower-leg shaft (the missing fibula)",
+        target="anatscore.checks.two_bones:leg_two_bones",
+        regions=("leg",),
         modalities=_XRAY,
         group="anatomy",
     ),
@@ -134,6 +143,20 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         target="anatscore.checks.pelvis:symmetry",
         regions=("pelvis",), modalities=_XRAY, group="anatomy",
     ),
+    # --- carpus (branch carpal) ---
+    CheckSpec(
+        name="wrist.carpal_separation",
+        summary="carpal bones separable on a PA wrist/hand: pieces cut by the intercarpal gaps vs the wrist record (fused carpus fails)",
+        target="anatscore.checks.carpus:carpal_separation",
+        regions=("wrist", "hand"), modalities=_XRAY, group="anatomy",
+    ),
+)
+
+# Every weight-free anatomy check judges one radiograph: on a grid or strip of several (GAN
+# thumbnail sheets, figure panels) it is not applicable (anatscore.checks.single_panel).
+ANATOMY_CHECKS = tuple(
+    s if "single_panel" in s.needs else dataclasses.replace(s, needs=s.needs + ("single_panel",))
+    for s in ANATOMY_CHECKS
 )
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------

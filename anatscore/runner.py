@@ -41,7 +41,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Sequence
 
-from .checks import CheckContext, applies
+from .checks import CheckContext, applies, image_gates
 from .config import EvalConfig
 from .registry import resolve, select_checks
 from .store import LOAD_FAILED, LOAD_OK, LOAD_REFUSED, ImageRecord, RunStore
@@ -306,7 +306,7 @@ class Runner:
             return "needs the original image and mask (manifest columns original, mask)"
         if "reference" in needs and not self.config.reference:
             return "needs a reference set of real images (--reference)"
-        return ""
+        return image_gates(chk.spec, image)
 
     def _model_scope(self, spec: CheckSpec) -> contextlib.AbstractContextManager[Any]:
         if not _needs_torch(spec):

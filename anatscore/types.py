@@ -153,7 +153,8 @@ class CheckSpec:
         modalities: modalities it applies to (empty = any, including unknown).
         tasks: tasks it applies to (empty = any).
         needs: what it needs: ``grey``, ``colour``, ``original+mask``, ``reference``,
-            ``weights:<record name>`` (see models/weights/).
+            ``weights:<record name>`` (see models/weights/), ``single_panel`` (one radiograph,
+            not a grid of several: see ``anatscore.checks.IMAGE_GATES``).
         stage: 0 = inference (fills in modality/region/view), 1 = ordinary checks,
             2 = aggregates that read earlier results (``anatomy.plausible``).
         group: display group (``load``, ``anatomy``, ``layout``, ``modality``, ``pathology``...).

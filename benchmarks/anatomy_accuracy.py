@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from anatscore.checks import CheckContext, applies  # noqa: E402
+from anatscore.checks import CheckContext, applies, image_gates  # noqa: E402
 from anatscore.registry import ANATOMY_CHECKS, check_spec, resolve  # noqa: E402
 from anatscore.types import CheckResult, CheckSpec, ImageMeta, LoadedImage  # noqa: E402
 from benchmarks.anatomy_cases import Case  # noqa: E402
@@ -89,6 +89,10 @@ def run_case(case: Case, specs: list[CheckSpec], grey: np.ndarray | None = None)
     for spec in specs:
         ok, why = applies(spec, img.meta)
         if not ok:
+            continue
+        gated = image_gates(spec, img)  # e.g. a multi-panel sheet: n/a, as in a run
+        if gated:
+            ctx.prior[spec.name] = CheckResult.na(spec.name, gated)
             continue
         try:
             ctx.prior[spec.name] = resolve(spec.target)(img, ctx)

@@ -16,7 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["Exposure", "hand_phantom", "knee_phantom", "forearm_phantom", "finish"]
+__all__ = [
+    "Exposure", "hand_phantom", "knee_phantom", "forearm_phantom", "leg_phantom", "finish",
+    "wrist_phantom", "CARPAL_FUSIONS",
+]
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,44 @@ def forearm_phantom(
         seed: angle, widths, exposure, noise.
         exposure: acquisition; random (not inverted) when None.
     """
+    return _two_bone_limb(bones, angle_deg, size, seed, exposure, radius=0.022, second=0.85, sep=0.045)
+
+
+def leg_phantom(
+    bones: int = 2,
+    angle_deg: float | None = None,
+    size: int = 384,
+    seed: int = 0,
+    exposure: Exposure | None = None,
+) -> np.ndarray:
+    """AP lower leg: a thick tibia and a thin fibula (``bones`` = 2), or the tibia alone
+    (``bones`` = 1: the fibula missing, the paper's first finding), in a soft-tissue envelope.
+
+    The fibula is 0.4-0.5 of the tibia's width; the interosseous space between the shafts is
+    about one fibula width, narrowing towards the knee and the ankle. Arguments as for
+    :func:`forearm_phantom`.
+    """
+    rng = np.random.default_rng(seed)
+    second = float(rng.uniform(0.4, 0.5))
+    return _two_bone_limb(bones, angle_deg, size, seed, exposure, radius=0.032, second=second, sep=0.05)
+
+
+def _two_bone_limb(
+    bones: int,
+    angle_deg: float | None,
+    size: int,
+    seed: int,
+    exposure: Exposure | None,
+    radius: float,
+    second: float,
+    sep: float,
+) -> np.ndarray:
+    """Two parallel long bones (or one) in a soft-tissue capsule, converging at both ends.
+
+    ``radius``: the first bone's half-width / image side; ``second``: the second bone's width
+    relative to the first; ``sep``: half the distance between the shafts / image side. One bone
+    is drawn centred and 1.15x as wide (a missing or fused partner).
+    """
     if bones not in (1, 2):
         raise ValueError("bones must be 1 or 2")
     rng = np.random.default_rng(seed)
@@ -228,16 +269,150 @@ def forearm_phantom(
     atten = np.full(shape, 0.02, np.float32)
     soft = _capsule(shape, tuple(p0 - axis * 0.2 * size), tuple(p1 + axis * 0.2 * size), 0.13 * size)
     atten += np.clip(-soft + 0.5, 0, 1) * 0.25
-    sep = 0.045 * size * rng.uniform(0.9, 1.2)  # half the distance between the shafts
-    radius = 0.022 * size
-    offsets = (-sep, sep) if bones == 2 else (0.0,)
+    half_sep = sep * size * rng.uniform(0.9, 1.2)
+    r0 = radius * size
+    offsets = (-half_sep, half_sep) if bones == 2 else (0.0,)
     bone = np.zeros(shape, np.float32)
     for k, off in enumerate(offsets):
         a = c - axis * half * 0.95 + normal * off * 0.6
         b = c + axis * half * 0.95 + normal * off * 0.6
         mid = c + normal * off
-        r = radius * (1.15 if bones == 1 else (1.0 if k == 0 else 0.85))
+        r = r0 * (1.15 if bones == 1 else (1.0 if k == 0 else second))
         bone = np.maximum(bone, _bone(_capsule(shape, tuple(a), tuple(mid), r), 0.55, 2.5))
         bone = np.maximum(bone, _bone(_capsule(shape, tuple(mid), tuple(b), r), 0.55, 2.5))
     atten += bone + 0.04 * _texture(shape, rng, oriented=False) * (bone > 0.1)
+    return finish(atten, exposure or Exposure.random(rng), rng)
+
+
+# --- carpus / tarsus (branch carpal) -------------------------------------------------------------
+
+#: Carpal bones of a PA wrist phantom: name -> (row, col) of the cell seed in carpus units
+#: (row 0 = proximal row, 1 = distal row; col -1.5..1.5 from the radial to the ulnar side).
+_CARPAL_SEEDS: dict[str, tuple[float, float]] = {
+    "scaphoid": (0.05, -1.45), "lunate": (0.0, -0.3), "triquetrum": (0.1, 0.95),
+    "trapezium": (1.05, -1.7), "trapezoid": (1.0, -0.75), "capitate": (0.95, 0.2), "hamate": (0.9, 1.25),
+}
+
+#: Fusion variants of :func:`wrist_phantom`: name -> groups of bones drawn as one block.
+CARPAL_FUSIONS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "none": (),
+    "partial": (("lunate", "capitate", "trapezoid", "hamate", "triquetrum"),),
+    "rows": (("scaphoid", "lunate", "triquetrum"), ("trapezium", "trapezoid", "capitate", "hamate")),
+    "all": (tuple(_CARPAL_SEEDS),),
+}
+
+
+def _cells(shape: tuple[int, int], seeds: np.ndarray, envelope: np.ndarray) -> np.ndarray:
+    """Voronoi labelling (1..n) of the pixels of ``envelope`` by nearest seed (row, col)."""
+    rr, cc = np.mgrid[: shape[0], : shape[1]].astype(np.float32)
+    d = np.stack([np.hypot(rr - r, cc - c) for r, c in seeds])
+    return np.where(envelope, np.argmin(d, axis=0) + 1, 0)
+
+
+def _pieces_attenuation(lab: np.ndarray, gap: float, density: float, cortex: float) -> np.ndarray:
+    """Attenuation of labelled bone pieces, each shrunk by ``gap / 2`` from its cell boundary
+    (so neighbouring pieces are ``gap`` apart), with a denser cortex rim."""
+    out = np.zeros(lab.shape, np.float32)
+    for k in range(1, int(lab.max()) + 1):
+        cell = lab == k
+        if not cell.any():
+            continue
+        inside = ndi.distance_transform_edt(cell).astype(np.float32)
+        sd = gap / 2.0 - inside  # signed distance to the shrunk piece: negative inside
+        out = np.maximum(out, _bone(sd, density, cortex))
+    return out
+
+
+def wrist_phantom(
+    fusion: str = "none",
+    size: int = 384,
+    seed: int = 0,
+    gap: float | None = None,
+    exposure: Exposure | None = None,
+) -> np.ndarray:
+    """PA wrist: distal radius and ulna, 7 carpal cells in two rows plus the pisiform overlapping
+    the triquetrum (as on a real PA view: 7 separable carpal outlines), 5 metacarpal bases.
+
+    The carpal bones tile an oval carpal mass (a Voronoi partition of jittered seeds), each
+    shrunk from its neighbours by ``gap`` pixels (the intercarpal joint spaces, random 0.6-1.0 %
+    of ``size`` when None). ``fusion`` merges groups of bones into single blocks with no gap
+    between them (see :data:`CARPAL_FUSIONS`): ``partial`` leaves 3 outlines, ``rows`` 2,
+    ``all`` 1. The limb is rotated by a random angle (-20..20 degrees), left/right flipped at
+    random, with random size, exposure, blur and noise.
+
+    Args:
+        fusion: key of :data:`CARPAL_FUSIONS`.
+        size: image height; width is 0.8 of it.
+        seed: layout jitter, angle, exposure, noise.
+        gap: intercarpal gap width in pixels (None: random).
+        exposure: acquisition; random (not inverted) when None.
+
+    Returns:
+        float32 (size, 0.8 size) image in [0, 1].
+    """
+    if fusion not in CARPAL_FUSIONS:
+        raise ValueError(f"fusion must be one of {', '.join(CARPAL_FUSIONS)}")
+    rng = np.random.default_rng(seed)
+    h, w = size, int(0.8 * size)
+    shape = (h, w)
+    gap = float(rng.uniform(0.006, 0.010) * size) if gap is None else float(gap)
+    cx = 0.5 * w + rng.uniform(-0.03, 0.03) * w
+    unit_c = 0.085 * w * rng.uniform(0.9, 1.1)  # column spacing of the carpal cells
+    unit_r = 0.085 * h * rng.uniform(0.9, 1.1)  # row spacing (proximal -> distal row)
+    prox = 0.56 * h + rng.uniform(-0.03, 0.03) * h  # proximal carpal row (distal = up)
+    atten = np.full(shape, 0.02, np.float32)
+    # Soft tissue: narrowest at the wrist, wider over the forearm muscles and the palm (curved
+    # outlines, as on a real film, not straight bands).
+    rr0 = np.arange(h, dtype=np.float32)[:, None]
+    cc0 = np.arange(w, dtype=np.float32)[None, :]
+    half = 0.34 * w * (1.0 + 0.12 * ((rr0 - prox) / h) ** 2 * 4 + 0.03 * np.sin(rr0 / h * 7 + rng.uniform(0, 6.28)))
+    soft = np.abs(cc0 - cx) - half
+    atten += np.clip(-soft + 0.5, 0, 1) * 0.25
+    bones = np.zeros(shape, np.float32)
+    # Radius (radial = left side) and ulna below the carpus, with flared distal ends.
+    rad_top = prox + 0.9 * unit_r
+    # Radius: shaft and distal oval flare as one outline (union of signed distances; the
+    # ellipse's is approximated by its scaled radius), so no cortex line runs between them.
+    ey, ex, ay, ax = rad_top + 0.045 * h, cx - 0.1 * w, 0.045 * h, 0.14 * w
+    rr, cc = np.mgrid[:h, :w].astype(np.float32)
+    q = np.sqrt(((rr - ey) / ay) ** 2 + ((cc - ex) / ax) ** 2)
+    shaft = _capsule(shape, (1.2 * h, cx - 0.12 * w), (rad_top + 0.05 * h, cx - 0.1 * w), 0.075 * w)
+    bones = np.maximum(bones, _bone(np.minimum(shaft, (q - 1.0) * ay), 0.55, 2.5))
+    uln_top = prox + 0.85 * unit_r
+    bones = np.maximum(bones, _bone(_capsule(shape, (1.2 * h, cx + 0.17 * w), (uln_top + 0.04 * h, cx + 0.16 * w),
+                                             0.045 * w), 0.55, 2.5))
+    # Carpal mass: oval envelope, Voronoi cells from jittered seeds.
+    names = list(_CARPAL_SEEDS)
+    seeds = np.array([(prox - r * unit_r + rng.uniform(-0.12, 0.12) * unit_r,
+                       cx + c * unit_c + rng.uniform(-0.12, 0.12) * unit_c) for r, c in _CARPAL_SEEDS.values()])
+    mid_r, mid_c = prox - 0.5 * unit_r, cx - 0.2 * unit_c
+    env = ((rr - mid_r) / (1.25 * unit_r)) ** 2 + ((cc - mid_c) / (2.45 * unit_c)) ** 2 <= 1.0
+    lab = _cells(shape, seeds, env)
+    for group in CARPAL_FUSIONS[fusion]:
+        first = names.index(group[0]) + 1
+        for nm in group[1:]:
+            lab[lab == names.index(nm) + 1] = first
+    # Space between the radius/ulna and the carpus (radiocarpal joint) and the carpus edge.
+    carpal = _pieces_attenuation(lab, gap, 0.5, 1.8)
+    bones = np.maximum(bones * (carpal < 0.05), carpal)
+    # Pisiform: a small oval over the triquetrum (overlap adds density, no gap of its own).
+    tq = seeds[names.index("triquetrum")]
+    pis = _capsule(shape, (tq[0] + 0.1 * unit_r, tq[1] + 0.15 * unit_c), (tq[0] + 0.1 * unit_r, tq[1] + 0.15 * unit_c),
+                   0.3 * unit_c)
+    bones = bones + 0.5 * _bone(pis, 0.4, 1.5) * (lab > 0)
+    # Metacarpal bases above the distal row, fanning out.
+    base_r = prox - 2.15 * unit_r  # clear of the distal row: the carpometacarpal joint spaces
+    for k in range(5):
+        off = (k - 2) * 0.95 * unit_c
+        if k == 0:
+            a, b = (base_r - 0.01 * h, cx + off - 0.3 * unit_c), (base_r - 0.22 * h, cx + off - 1.3 * unit_c)
+        else:
+            a, b = (base_r, cx + off), (-0.1 * h, cx + 1.35 * off)
+        bones = np.maximum(bones, _bone(_capsule(shape, a, b, 0.26 * unit_c), 0.55, 2.0))
+    tex = _texture(shape, rng, oriented=False)
+    atten += bones + 0.035 * tex * (bones > 0.1)
+    if rng.random() < 0.5:
+        atten = atten[:, ::-1]
+    angle = float(rng.uniform(-20, 20))
+    atten = ndi.rotate(atten, angle, reshape=False, order=1, mode="nearest")
     return finish(atten, exposure or Exposure.random(rng), rng)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..config import EvalConfig
-from ..types import CheckResult, CheckSpec, ImageMeta
+from ..types import CheckResult, CheckSpec, ImageMeta, LoadedImage
 
 
 @dataclass
@@ -68,3 +68,36 @@ def applies(spec: CheckSpec, meta: ImageMeta) -> tuple[bool, str]:
         what = meta.task or "unknown"
         return False, f"applies to task {'/'.join(spec.tasks)}, image is {what}"
     return True, ""
+
+
+def single_panel(image: LoadedImage) -> str:
+    """Why a one-radiograph check cannot judge ``image`` ("" when it is a single panel).
+
+    Generated "radiographs" are often grids or strips of several small images (GAN thumbnail
+    sheets, figure panels). A digit count or a lung-field pair measured across such a sheet
+    reads several hands or chests as one, so checks whose ``needs`` has ``single_panel`` are not
+    applicable there. Uses the memoised seam analysis of ``layout.multi_panel``, so the gate
+    costs nothing extra when that check also runs.
+    """
+    from .layout import grid_layout
+
+    rows, cols = grid_layout(image)
+    if rows.panels * cols.panels > 1:
+        return (f"image is a grid of {rows.panels} x {cols.panels} panels (layout.multi_panel); "
+                "this check needs a single radiograph: crop the panels and score them one by one")
+    return ""
+
+
+#: need -> gate(image) returning the not-applicable reason ("" = applies).
+IMAGE_GATES: dict[str, Callable[[LoadedImage], str]] = {"single_panel": single_panel}
+
+
+def image_gates(spec: CheckSpec, image: LoadedImage) -> str:
+    """The first not-applicable reason among ``spec.needs``' image gates ("" when none)."""
+    for need in spec.needs:
+        gate = IMAGE_GATES.get(need)
+        if gate is not None:
+            why = gate(image)
+            if why:
+                return why
+    return ""

@@ -371,6 +371,40 @@ class AxisSeams:
     panels: int
 
 
+def _straight_band(grey: np.ndarray, x0: int, x1: int, level: float, tol: float = 0.03) -> bool:
+    """Whether the flat band of columns ``x0..x1`` at ``level`` has straight side edges.
+
+    A drawn gutter is a rectangle: in almost every row the run of pixels within ``tol`` of its
+    level ends at the same column on each side. A saturated bright structure (the spine and
+    mediastinum of an over-exposed chest film) is flat inside the band but its edges wander from
+    row to row. Edge position per row = where the run containing the band's centre stops;
+    straight = the median absolute deviation of both edges is at most 1.5 px and the edges
+    agree with the band in at least 75% of rows (a gutter's neighbours may share its level in a
+    few rows, e.g. a white label).
+    """
+    h, w = grey.shape
+    near = np.abs(grey - level) < tol
+    c = (x0 + x1) // 2
+    left = np.full(h, x0, float)
+    right = np.full(h, x1, float)
+    for y in range(h):
+        row = near[y]
+        if not row[c]:
+            left[y] = right[y] = np.nan
+            continue
+        off = np.flatnonzero(~row[:c][::-1])
+        left[y] = c - (off[0] if off.size else c)
+        off = np.flatnonzero(~row[c:])
+        right[y] = c + (off[0] if off.size else w - c) - 1
+    ok = np.isfinite(left)
+    if ok.mean() < 0.9:
+        return False
+    l, r = left[ok], right[ok]
+    mad = max(float(np.median(np.abs(l - np.median(l)))), float(np.median(np.abs(r - np.median(r)))))
+    agree = float(np.mean((np.abs(l - x0) <= 2) & (np.abs(r - x1) <= 2)))
+    return mad <= 1.5 and agree >= 0.75
+
+
 def _seams_1d(grey: np.ndarray) -> list[float]:
     """Candidate seam positions (fraction of width) between columns of ``grey``.
 
@@ -393,6 +427,8 @@ def _seams_1d(grey: np.ndarray) -> list[float]:
         idx = np.flatnonzero(lab == k)
         if idx[0] == 0 or idx[-1] == w - 1:
             continue  # margins at the image edge are not seams
+        if med[idx].mean() >= hi - 0.06 and not _straight_band(grey, idx[0], idx[-1], float(med[idx].mean())):
+            continue  # a saturated spine/mediastinum down a chest film: bright, flat, but ragged edges
         seams.append((idx[0] + idx[-1] + 1) / 2.0 / w)
     step = np.median(np.abs(np.diff(grey, axis=1)), axis=0)
     base = float(np.median(step)) + 1e-4
