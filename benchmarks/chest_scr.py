@@ -8,8 +8,11 @@ Prints, over the JSRT films (every ``--step``-th): Dice of the lung and heart ma
 situs agreement on the films and on their mirror images (with the record's undecided margin,
 separately for the even-indexed calibration half and the odd-indexed held-out half, and the
 previous situs score for comparison), CTR against the CTR computed
-from the SCR masks with the same definition, and the quantiles of every quantity the region
-record ``anatscore/anatomy/regions/chest.json`` bounds (the ranges there come from this output).
+from the SCR masks with the same definition, the proportion checks (``chest.symmetry`` and
+``proportions.lung_aspect``) on the films and on their distortions (one hemithorax at half height,
+the side alternating; the thorax squashed to 0.55), even (calibration) and odd (held-out) halves
+apart, with the means and sds the record takes from the even films, and the quantiles of every
+quantity the region record ``anatscore/anatomy/regions/chest.json`` bounds.
 """
 
 from __future__ import annotations
@@ -27,6 +30,19 @@ sys.path.insert(0, str(REPO))
 
 from anatscore.anatomy.chest import WORK, ChestGeometry, analyse_chest, reference_geometry, to_work  # noqa: E402
 from anatscore.anatomy.expected import expected  # noqa: E402
+from anatscore.checks import CheckContext  # noqa: E402
+from anatscore.registry import check_spec, resolve  # noqa: E402
+from anatscore.types import ImageMeta, LoadedImage  # noqa: E402
+from benchmarks.anatomy_cases.axial import _squashed, _squashed_half  # noqa: E402
+
+PROPORTION_CHECKS = ("chest.symmetry", "proportions.lung_aspect")
+
+
+def check_verdicts(grey: np.ndarray) -> dict[str, bool | None]:
+    """``passed`` of the two proportion checks and the laterality check on one film."""
+    img = LoadedImage(meta=ImageMeta(image_id="x", path="x", modality="xray", region="chest"), grey=grey)
+    return {n: resolve(check_spec(n).target)(img, CheckContext()).passed
+            for n in PROPORTION_CHECKS + ("chest.heart_laterality",)}
 
 
 def jsrt_dir(data: Path) -> Path:
@@ -77,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         mir = analyse_chest(g[:, ::-1])
         t_an += time.perf_counter() - t1
         ref = reference_geometry(R, L, H)
+        i = index[nm]
+        v_orig = check_verdicts(g)
+        v_mir = check_verdicts(np.ascontiguousarray(g[:, ::-1]))
+        v_half = check_verdicts(_squashed_half(d / "images" / nm, d / "masks", ("right", "left")[(i // 2) % 2]))
+        v_sq = check_verdicts(_squashed(d / "images" / nm, d / "masks"))
         z = np.zeros_like(R)
         lr = geo.lungs.get("right")
         ll = geo.lungs.get("left")
@@ -99,6 +120,14 @@ def main(argv: list[str] | None = None) -> int:
             "aspect_right": (lr.height / lr.width) if lr else np.nan,
             "aspect_left": (ll.height / ll.width) if ll else np.nan,
             "contrast": min(lr.contrast if lr else np.inf, ll.contrast if ll else np.inf),
+            "log_area_ratio": np.log(ll.area_frac / lr.area_frac) if (lr and ll) else np.nan,
+            "log_height_ratio": np.log(ll.height / lr.height) if (lr and ll) else np.nan,
+            "log_aspect_right": np.log(lr.height / lr.width) if lr else np.nan,
+            "log_aspect_left": np.log(ll.height / ll.width) if ll else np.nan,
+            "sym_fail": v_orig["chest.symmetry"] is False, "sym_half_det": v_half["chest.symmetry"] is False,
+            "asp_fail": v_orig["proportions.lung_aspect"] is False, "asp_sq_det": v_sq["proportions.lung_aspect"] is False,
+            "lat_fail": v_orig["chest.heart_laterality"] is False, "lat_mir_det": v_mir["chest.heart_laterality"] is False,
+            "lat_na": v_orig["chest.heart_laterality"] is None, "lat_mir_na": v_mir["chest.heart_laterality"] is None,
         })
     dt = t_an / max(1, len(names)) / 2
     col = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
@@ -125,6 +154,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    {label:<19} films {k:3d}: false failures {ff}/{k} ({ff / k:.1%}), undecided "
               f"{int((np.abs(s) < margin).sum() + np.isnan(s).sum())}; mirrored detected {det}/{k} ({det / k:.1%}), "
               f"undecided {int((np.abs(m) < margin).sum() + np.isnan(m).sum())}")
+    print("  chest.heart_laterality check (score margin and cue-agreement gate of the record; n/a passes):")
+    halves = (("even (calibration)", col["even"] == 1), ("odd (held out)", col["even"] == 0),
+              ("all", np.ones(len(names), bool)))
+    for label, sel in halves:
+        k = int(sel.sum())
+        if k == 0:
+            continue
+        ff, det = int(col["lat_fail"][sel].sum()), int(col["lat_mir_det"][sel].sum())
+        print(f"    {label:<19} films {k:3d}: false failures {ff}/{k} ({ff / k:.1%}), n/a {int(col['lat_na'][sel].sum())}; "
+              f"mirrored detected {det}/{k} ({det / k:.1%}), n/a {int(col['lat_mir_na'][sel].sum())}")
     for label, sel in (("all", np.ones(len(names), bool)), ("even (calibration)", col["even"] == 1),
                        ("odd (held out)", col["even"] == 0)):
         c, cs = col["ctr"][sel], col["ctr_scr"][sel]
@@ -134,6 +173,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  CTR {label:<19}: estimated on {ok.sum()}/{len(c)}; |CTR - CTR_SCR| median "
               f"{np.median(np.abs(c[ok] - cs[ok])):.3f}, Pearson r {np.corrcoef(c[ok], cs[ok])[0, 1]:.2f}; "
               f"CTR_SCR range {cs.min():.3f}..{cs.max():.3f}")
+    print("\nProportion checks (constants from the even films; distortions: one hemithorax at half height, side "
+          "alternating; the thorax squashed to 0.55)")
+    for label, sel in halves:
+        k = int(sel.sum())
+        if k == 0:
+            continue
+        print(f"  {label:<19} films {k:3d}: chest.symmetry false failures {int(col['sym_fail'][sel].sum())}/{k}, "
+              f"half-height detected {int(col['sym_half_det'][sel].sum())}/{k}; proportions.lung_aspect false failures "
+              f"{int(col['asp_fail'][sel].sum())}/{k}, squashed detected {int(col['asp_sq_det'][sel].sum())}/{k}")
+    ev = (col["even"] == 1)
+    for k in ("log_area_ratio", "log_height_ratio", "log_aspect_right", "log_aspect_left"):
+        v = col[k][ev & np.isfinite(col[k])]
+        if v.size > 1:
+            print(f"  even films {k:<17} mean {v.mean():+.4f}  sd {v.std(ddof=1):.4f}")
     print("\nMeasured quantiles (estimator on real films)  q0.005  q0.01  q0.05  q0.50  q0.95  q0.99  q0.995  mean  sd")
     for k in ("area_right", "area_left", "area_ratio", "height_ratio", "aspect_right", "aspect_left", "ctr", "situs",
               "contrast"):

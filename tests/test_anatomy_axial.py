@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,6 +14,10 @@ from anatscore.anatomy.spine import analyse_spine, spine_phantom
 from anatscore.checks import CheckContext, applies
 from anatscore.registry import ANATOMY_CHECKS, check_spec, resolve
 from anatscore.types import ImageMeta, LoadedImage
+
+# benchmarks/ is a folder of scripts at the repository root, not part of the installed package
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.anatomy_cases.axial import _squash_band  # noqa: E402
 
 AXIAL = ("chest.lung_fields", "chest.heart_laterality", "chest.ctr", "chest.symmetry",
          "proportions.lung_aspect", "spine.vertebra_count", "spine.spacing")
@@ -114,6 +121,44 @@ def test_chest_checks_on_phantoms() -> None:
     # with one lung field the laterality/symmetry checks abstain instead of guessing
     assert _run("chest.heart_laterality", chest_phantom(lungs=(True, False)), "chest").passed is None
     assert _run("chest.symmetry", chest_phantom(lungs=(False, True)), "chest").passed is None
+
+
+def test_squash_band_row_map() -> None:
+    # a row ramp: rows above the band unchanged, the band at half height (every 2nd source row),
+    # the rows below stretched down to halfway to the foot, the rest unchanged
+    g = np.tile(np.arange(100, dtype=np.float32)[:, None], (1, 3))
+    out = _squash_band(g, 20, 60, 0.5)[:, 0]
+    assert np.allclose(out[:20], np.arange(20))
+    assert np.allclose(out[21:39], np.arange(22, 58, 2), atol=0.05)
+    assert out[40] == pytest.approx(60, abs=0.05)
+    assert np.all(np.diff(out) > 0) and np.allclose(out[80:], np.arange(80, 100))
+
+
+# the phantom's lung ellipses span rows 0.14..0.76 of the side (chest_phantom)
+_LUNG_ROWS = (int(0.14 * 512), int(0.76 * 512))
+
+
+def test_symmetry_catches_a_half_height_hemithorax_phantom() -> None:
+    good = chest_phantom(heart_side="left")
+    r = _run("chest.symmetry", good, "chest")
+    assert r.passed is True and abs(r.value) < 1.0, r.reason
+    for side, cols, sign in (("right", slice(0, 256), 1), ("left", slice(256, 512), -1)):
+        bad = good.copy()
+        bad[:, cols] = _squash_band(good[:, cols], *_LUNG_ROWS, 0.5)
+        r = _run("chest.symmetry", bad, "chest")
+        # area and height ratio both halve: S = (ln 2 / 0.148 + ln 2 / 0.124) / 2 ~ 5 in size
+        assert r.passed is False and sign * r.value > 3.0, (side, r.reason)
+        other = "left" if side == "right" else "right"
+        assert f"{other} lung field too large" in r.reason
+
+
+def test_lung_aspect_catches_a_squashed_phantom() -> None:
+    good = chest_phantom(heart_side="left")
+    r = _run("proportions.lung_aspect", good, "chest")
+    assert r.passed is True and abs(r.value) < 1.5, r.reason
+    r = _run("proportions.lung_aspect", _squash_band(good, *_LUNG_ROWS, 0.55), "chest")
+    # ln 0.55 / 0.12 ~ -5
+    assert r.passed is False and r.value < -3.0 and "too short" in r.reason, r.reason
 
 
 def test_chest_checks_share_one_geometry() -> None:

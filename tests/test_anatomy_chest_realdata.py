@@ -1,8 +1,9 @@
 """Chest checks against the JSRT SCR masks (real films; skipped without ../shared/data).
 
-Figures on the full set (``PYTHONPATH=. python benchmarks/chest_scr.py``): lung Dice mean 0.871
-(right) / 0.840 (left), situs (undecided band |score| < 0.5 abstains) fails 4/127 real films and detects 117/127 mirrored films;
-CTR vs the SCR CTR median |error| 0.040, Pearson r 0.56.
+Figures on the full set (``PYTHONPATH=. python benchmarks/chest_scr.py``): lung Dice mean 0.879
+(right) / 0.847 (left), heart 0.701; situs (undecided band |score| < 0.75 and the cue-agreement gate
+abstain) fails 4/127 real films and detects 116/127 mirrored films; CTR vs the SCR CTR median
+|error| 0.041, Pearson r 0.57.
 This test uses every 8th film (16) and asserts bounds a little below those.
 """
 
@@ -22,7 +23,7 @@ from anatscore.anatomy.expected import expected  # noqa: E402
 from anatscore.checks import CheckContext  # noqa: E402
 from anatscore.registry import check_spec, resolve  # noqa: E402
 from anatscore.types import ImageMeta, LoadedImage  # noqa: E402
-from benchmarks.anatomy_cases.axial import _erase_lung, _grey  # noqa: E402
+from benchmarks.anatomy_cases.axial import _erase_lung, _grey, _squashed, _squashed_half  # noqa: E402
 
 pytestmark = pytest.mark.realdata
 
@@ -68,7 +69,7 @@ def test_lung_dice_against_scr(results: list[dict]) -> None:
 
 
 def test_heart_dice_against_scr(results: list[dict]) -> None:
-    # full set: heart Dice mean 0.687, median 0.721 (previous lung-edge mask: 0.596, 0.683)
+    # full set: heart Dice mean 0.701, median 0.718 (previous lung-edge mask: 0.596, 0.683)
     dh = np.array([r["dice_h"] for r in results])
     print("heart dice mean", dh.mean(), "median", np.median(dh))
     assert dh.mean() >= 0.62 and np.median(dh) >= 0.65, dh
@@ -79,13 +80,13 @@ def test_laterality_and_mirror(results: list[dict]) -> None:
     s = np.array([np.nan if r["situs"] is None else r["situs"] for r in results])
     m = np.array([np.nan if r["situs_mirrored"] is None else r["situs_mirrored"] for r in results])
     print("false failures", (s < -margin).sum(), "mirrored detected", (m < -margin).sum())
-    # full set: false failures 4/127, mirrored detected 117/127 (benchmarks/chest_scr.py)
+    # full set, score margin only: false failures 5/127, mirrored detected 116/127 (benchmarks/chest_scr.py)
     assert (s < -margin).sum() <= 1, s  # of 16
     assert (m < -margin).sum() >= 13, m  # measured 14 of 16
 
 
 def test_ctr_against_scr(results: list[dict]) -> None:
-    # full set: median |CTR - CTR_SCR| 0.040, Pearson r 0.56 (benchmarks/chest_scr.py); the
+    # full set: median |CTR - CTR_SCR| 0.041, Pearson r 0.57 (benchmarks/chest_scr.py); the
     # previous lung-edge estimator had 0.066 and r 0.11
     pairs = np.array([(r["ctr"], r["ctr_scr"]) for r in results if r["ctr"] is not None])
     assert len(pairs) >= 15
@@ -108,3 +109,41 @@ def test_opacified_lung_is_detected(jsrt: list[Path]) -> None:
         img0 = LoadedImage(meta=ImageMeta(image_id=p.name, path=p.name, modality="xray", region="chest"), grey=_grey(p))
         assert fn(img0, CheckContext()).passed is True
     assert hits >= 5
+
+
+def _check(name: str, g: np.ndarray, image_id: str = "x"):
+    img = LoadedImage(meta=ImageMeta(image_id=image_id, path=image_id, modality="xray", region="chest"), grey=g)
+    return resolve(check_spec(name).target)(img, CheckContext())
+
+
+def test_proportion_checks_on_real_films_and_their_distortions(jsrt: list[Path]) -> None:
+    """Every 8th JSRT film (16): the untouched films pass symmetry and lung aspect, one
+    hemithorax at half height fails symmetry, the thorax squashed to 0.55 fails lung aspect.
+
+    Full set (``benchmarks/anatomy_accuracy.py --cases axial``): false failures 2/135 (symmetry)
+    and 2/135 (aspect) on real chests; detected 122/127 half-height hemithoraces and 122/127
+    squashed films. Every 8th film is even-indexed (the calibration half), so this is not held
+    out; measured here: 1 false failure, 15 and 14 of 16 detected.
+    """
+    ff = det_half = det_sq = 0
+    for i, p in enumerate(jsrt):
+        masks = p.parent.parent / "masks"
+        g = _grey(p)
+        ff += _check("chest.symmetry", g).passed is False
+        ff += _check("proportions.lung_aspect", g).passed is False
+        det_half += _check("chest.symmetry", _squashed_half(p, masks, ("right", "left")[i % 2])).passed is False
+        det_sq += _check("proportions.lung_aspect", _squashed(p, masks)).passed is False
+    print("false failures", ff, "half-height detected", det_half, "squashed detected", det_sq)
+    assert ff <= 1
+    assert det_half >= 14 and det_sq >= 14
+
+
+def test_hazy_films_keep_both_lung_fields(shared_data: Path) -> None:
+    """JPCLN042 and JPCNN044 lost a lung field before the background-level fallback of
+    ``segment_lungs`` (their lungs joined the background at the first level)."""
+    d = shared_data / "real/xray/chest/jsrt_scr/images"
+    for nm in ("JPCLN042.png", "JPCNN044.png"):
+        if not (d / nm).is_file():
+            pytest.skip(f"{d / nm} absent")
+        r = _check("chest.lung_fields", _grey(d / nm), nm)
+        assert r.passed is True, (nm, r.reason)

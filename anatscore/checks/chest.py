@@ -6,6 +6,7 @@ see its ``source``) and share one :class:`~anatscore.anatomy.chest.ChestGeometry
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..anatomy.chest import ChestGeometry, chest_geometry
@@ -60,7 +61,8 @@ def heart_laterality(image: Any, ctx: CheckContext) -> CheckResult:
     Passes when the score reaches the record's ``situs_score`` minimum (the margin), fails below
     the ``situs_undecided`` band (a mirrored chest or dextrocardia), and is n/a inside the band,
     where the four cues (medial lung borders, paramedian lung area, paramedian density, heart
-    borders) are too weak or disagree to decide.
+    borders) are too weak to decide, and when fewer than the record's ``situs_agreeing_cues``
+    cues share the score's sign (:func:`anatscore.anatomy.chest.situs_agreement`: they disagree).
     """
     name = "chest.heart_laterality"
     geo = chest_geometry(image)
@@ -69,6 +71,13 @@ def heart_laterality(image: Any, ctx: CheckContext) -> CheckResult:
     rec = expected("chest")
     extra = {"medial_asymmetry": geo.medial_asymmetry, "medial_area_asymmetry": geo.medial_area_asymmetry,
              "density_asymmetry": geo.density_asymmetry, "border_asymmetry": geo.border_asymmetry}
+    agree, cues = geo.situs_agreement or (0, 0)
+    extra["cues_agreeing"] = agree
+    need = rec["situs_agreeing_cues"].min or 0
+    if agree < need and not rec["situs_undecided"].contains(geo.laterality):
+        return CheckResult.na(name, f"heart side undecided: situs score {geo.laterality:+.2f} but only {agree} of "
+                                    f"{cues} cues agree with its sign (expected {rec['situs_agreeing_cues'].describe()})",
+                              situs_score=geo.laterality, **extra)
     if rec["situs_score"].contains(geo.laterality):
         return CheckResult.judge(name, geo.laterality, True,
                                  f"heart shadow to the patient's left (situs score {geo.laterality:+.2f})", **extra)
@@ -103,22 +112,34 @@ def ctr(image: Any, ctx: CheckContext) -> CheckResult:
 def symmetry(image: Any, ctx: CheckContext) -> CheckResult:
     """``chest.symmetry``: left/right lung fields of comparable area and height.
 
-    Value: left/right area ratio. Fails when the area or height ratio leaves the record's range.
+    Value: the joint asymmetry score ``S = (z_A + z_H) / 2`` with
+    ``z_A = (ln(A_L / A_R) - mu_A) / sd_A`` and ``z_H = (ln(H_L / H_R) - mu_H) / sd_H`` (area and
+    height of the left and right lung fields; means and sds of the record's ``lung_symmetry``,
+    measured on the even-indexed JSRT films). ``S > 0``: left lung field larger than usual. A
+    shrunken or collapsed hemithorax lowers both ratios together, while a lung field that
+    stops short on a hazy base moves mostly one of them, so the mean of the two z-scores
+    separates better than either ratio with its own range. Fails when ``|S|`` exceeds the
+    record's bound.
     """
     name = "chest.symmetry"
     geo = chest_geometry(image)
     if not geo.both_lungs:
         return CheckResult.na(name, "symmetry needs two lung fields")
     rec = expected("chest")
+    raw = rec.raw["expect"]["lung_symmetry"]
     R, L = geo.lungs["right"], geo.lungs["left"]
     ar = L.area_frac / R.area_frac
     hr = L.height / R.height
-    bad = []
-    if not rec["lung_area_ratio"].contains(ar):
-        bad.append(f"left/right lung area ratio {ar:.2f} outside {rec['lung_area_ratio'].describe()}")
-    if not rec["lung_height_ratio"].contains(hr):
-        bad.append(f"left/right lung height ratio {hr:.2f} outside {rec['lung_height_ratio'].describe()}")
-    if bad:
-        return CheckResult.judge(name, ar, False, "; ".join(bad), height_ratio=hr)
-    return CheckResult.judge(name, ar, True, f"lung fields symmetric (area ratio {ar:.2f}, height ratio {hr:.2f})",
-                             height_ratio=hr)
+    za = (math.log(ar) - float(raw["mean_log_area_ratio"])) / float(raw["sd_log_area_ratio"])
+    zh = (math.log(hr) - float(raw["mean_log_height_ratio"])) / float(raw["sd_log_height_ratio"])
+    score = (za + zh) / 2.0
+    bound = rec["lung_symmetry"]
+    extra = {"area_ratio": ar, "height_ratio": hr, "z_area": za, "z_height": zh}
+    desc = f"left/right lung area ratio {ar:.2f} (z {za:+.1f}), height ratio {hr:.2f} (z {zh:+.1f})"
+    if not bound.contains(score):
+        bigger = "left" if score > 0 else "right"
+        return CheckResult.judge(name, score, False,
+                                 f"{bigger} lung field too large for the other: {desc}; asymmetry score "
+                                 f"{score:+.1f} outside {bound.describe()}", **extra)
+    return CheckResult.judge(name, score, True, f"lung fields symmetric: {desc}; asymmetry score {score:+.1f}",
+                             **extra)

@@ -1,6 +1,7 @@
 """Axial skeleton and chest cases: real chest films expected to pass, controlled corruptions of
-them (mirrored = situs, one lung field opacified, one hemithorax at half height, the film squashed
-vertically), pelvis films with a bone erased, and spine phantoms with known counts.
+them (mirrored = situs, one lung field opacified, one hemithorax at half height, the thorax squashed
+vertically; the last two compress the lung rows and stretch the abdomen below, so the frame stays
+a full film), pelvis films with a bone erased, and spine phantoms with known counts.
 
 Real data: the 127 JSRT PA films (with SCR masks, used here to place the corruptions), the 7
 chest films of the torchxrayvision test set and the pydicom-data CR chest. There is no real spine
@@ -52,29 +53,65 @@ def _erase_lung(path: Path, mask_path: Path) -> np.ndarray:
     return np.clip(np.where(m, fill + 0.5 * texture, g), 0, 1).astype(np.float32)
 
 
-def _squash_rows(g: np.ndarray, factor: float) -> np.ndarray:
-    """Shrink ``g`` vertically by ``factor`` (top-anchored); pad below with its last row."""
-    from skimage.transform import resize
+def _squash_band(g: np.ndarray, top: int, bottom: int, factor: float) -> np.ndarray:
+    """Compress rows ``top..bottom`` of ``g`` to ``factor`` of their height and stretch the rows
+    below to fill, down to ``end`` = halfway from ``bottom`` to the last row; rows above ``top``
+    and from ``end`` down are unchanged (no padding; burned-in boxes at the film's foot keep their
+    size).
 
-    h, w = g.shape
-    k = max(1, int(round(h * factor)))
-    small = resize(g, (k, w), anti_aliasing=True, preserve_range=True)
-    return np.vstack([small, np.repeat(small[-1:], h - k, axis=0)]).astype(np.float32)
+    Inverse row map ``y -> y_src``: identity above ``top`` and from ``end``; ``top + (y - top) /
+    factor`` inside the compressed band ``[top, cut)``, ``cut = top + factor (bottom - top)``; a
+    linear stretch of ``bottom..end`` onto ``cut..end``. Rows are resampled with linear
+    interpolation after a vertical Gaussian of ``sigma = 0.5 / factor`` px (anti-aliasing).
+    """
+    h = g.shape[0]
+    src = ndi.gaussian_filter1d(g.astype(np.float64), 0.5 / factor, axis=0)
+    y = np.arange(h, dtype=np.float64)
+    cut = top + factor * (bottom - top)
+    end = bottom + (h - 1 - bottom) / 2.0
+    stretched = bottom + (y - cut) * (end - bottom) / max(end - cut, 1e-6)
+    ys = np.where(y < top, y, np.where(y < cut, top + (y - top) / factor, np.where(y < end, stretched, y)))
+    y0 = np.clip(np.floor(ys).astype(int), 0, h - 1)
+    y1 = np.minimum(y0 + 1, h - 1)
+    t = (ys - y0)[:, None]
+    out = (1 - t) * src[y0] + t * src[y1]
+    out[y >= end] = g[y >= end]
+    out[y < top] = g[y < top]
+    return out.astype(np.float32)
 
 
-def _squashed_half(path: Path, side: str, factor: float = 0.5) -> np.ndarray:
-    """One hemithorax (image half) shrunk vertically: a lung field half as tall as the other."""
+def _lung_rows(mask_path: Path) -> tuple[int, int, int, int]:
+    """(apex row, base row, first column, last column) of an SCR lung mask."""
+    m = _grey(mask_path) > 0.5
+    rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+
+
+def _squashed_half(path: Path, masks: Path, side: str, factor: float = 0.5) -> np.ndarray:
+    """One hemithorax at ``factor`` of its height: on the image half of the ``side`` lung (split
+    at the middle of the mediastinum, between the SCR lung masks' medial edges), the rows from
+    that lung's apex to its base are compressed to ``factor`` and the abdomen below stretched to
+    fill (a hemidiaphragm raised to mid-thorax). The other half is untouched."""
     g = _grey(path)
-    h, w = g.shape
+    rt, rb, _, r_inner = _lung_rows(masks / "right_lung" / path.name)
+    lt, lb, l_inner, _ = _lung_rows(masks / "left_lung" / path.name)
+    split = (r_inner + l_inner) // 2
     out = g.copy()
-    cols = slice(0, w // 2) if side == "right" else slice(w // 2, w)
-    out[:, cols] = _squash_rows(g[:, cols], factor)
+    if side == "right":
+        out[:, :split] = _squash_band(g[:, :split], rt, rb, factor)
+    else:
+        out[:, split:] = _squash_band(g[:, split:], lt, lb, factor)
     return out
 
 
-def _squashed(path: Path, factor: float = 0.55) -> np.ndarray:
-    """The whole film shrunk vertically (lungs too short for their width)."""
-    return _squash_rows(_grey(path), factor)
+def _squashed(path: Path, masks: Path, factor: float = 0.55) -> np.ndarray:
+    """The thorax squashed vertically: rows from the higher lung apex to the lower lung base (SCR
+    masks) compressed to ``factor`` over the whole width, the abdomen below stretched to fill, so
+    each lung's height/width becomes ``factor`` times its own and the frame stays a full film."""
+    g = _grey(path)
+    rt, rb, _, _ = _lung_rows(masks / "right_lung" / path.name)
+    lt, lb, _, _ = _lung_rows(masks / "left_lung" / path.name)
+    return _squash_band(g, min(rt, lt), max(rb, lb), factor)
 
 
 def _chest_real(data: Path) -> Iterator[tuple[str, Path]]:
@@ -100,12 +137,14 @@ def chest_cases(data: Path) -> Iterator[Case]:
         side = ("right_lung", "left_lung")[i % 2]
         yield Case(f"{name}#no_{side}", "chest", "corrupt", partial(_erase_lung, p, masks / side / p.name),
                    {"chest.lung_fields": False}, failure_type="lung_field_opacified", view="pa")
-        if i % 4 == 0:  # proportion distortions on every 4th film (32 films)
-            half = ("right", "left")[(i // 4) % 2]
-            yield Case(f"{name}#squashed_{half}_half", "chest", "corrupt", partial(_squashed_half, p, half),
-                       {"chest.symmetry": False}, failure_type="hemithorax_half_height", view="pa")
-            yield Case(f"{name}#squashed", "chest", "corrupt", partial(_squashed, p),
-                       {"proportions.lung_aspect": False}, failure_type="film_squashed_vertically", view="pa")
+        # proportion distortions on every film: one hemithorax at half height (the side
+        # alternating; even index = calibration half of the constants, odd = held out) and the
+        # thorax squashed vertically
+        half = ("right", "left")[(i // 2) % 2]
+        yield Case(f"{name}#squashed_{half}_half", "chest", "corrupt", partial(_squashed_half, p, masks, half),
+                   {"chest.symmetry": False}, failure_type="hemithorax_half_height", view="pa")
+        yield Case(f"{name}#squashed", "chest", "corrupt", partial(_squashed, p, masks),
+                   {"proportions.lung_aspect": False}, failure_type="film_squashed_vertically", view="pa")
 
 
 SPINE_NORMAL: dict[str, tuple[int, ...]] = {
