@@ -67,6 +67,7 @@ SKIN_CANDIDATES = 4  # starts of outside runs kept per ray as skin candidates
 VAULT_CANDIDATES = 4  # ridge maxima kept per ray as vault candidates (outermost first)
 VAULT_OUTER = 0.3  # cost per working px of a vault candidate's depth under the skin
 VAULT_MISS = 6.0  # cost of leaving a ray without vault (working px of jump equivalent)
+VAULT_RESTART = 3.0  # cost of entering or leaving a stretch without vault
 SKIN_LATER = 3.0  # px at WORK: cost of passing over one skin candidate (prefer the innermost)
 
 
@@ -306,7 +307,9 @@ def _vault_path(cands: list[list[tuple[float, float]]], skin: np.ndarray, k: flo
     Each ray's candidates are its ridge maxima within ``DEPTH`` inside the skin, plus "none".
     The chosen path (:func:`_dp_path`) minimises, in working px: ``VAULT_OUTER`` x the
     candidate's depth under the skin (the outer table is the outermost ridge) + the radius jumps
-    between neighbouring rays + ``VAULT_MISS`` per ray left without vault. A single ray whose
+    between neighbouring rays + ``VAULT_MISS`` per ray left without vault + ``VAULT_RESTART``
+    per entry into or exit from such a stretch (so that an isolated inner ridge inside a gap is
+    not picked for free). A single ray whose
     outermost ridge is missing or on an inner ridge (a sinus wall, the orbital roof) is a jump in
     and out and costs more than following the band; a truly erased stretch has no candidate
     near the band and is left as "none" (a gap).
@@ -317,12 +320,14 @@ def _vault_path(cands: list[list[tuple[float, float]]], skin: np.ndarray, k: flo
         rr = np.array([a for a, _ in c] + [np.nan])
         radii.append(rr)
         costs.append(np.array([VAULT_OUTER * (sk - a) / k for a, _ in c] + [VAULT_MISS]))
-    # "none" must not charge a jump: Viterbi with NaN-aware transitions
+    # "none" has no radius: Viterbi with NaN-aware transitions
     acc = costs[0].copy()
     back: list[np.ndarray] = []
     for i in range(1, n):
         d = np.abs(radii[i][:, None] - radii[i - 1][None, :]) / k
-        d = np.where(np.isnan(d), 0.0, d)
+        # entering or leaving "none" costs VAULT_RESTART (NaN - NaN: none to none, free)
+        d = np.where(np.isnan(d), VAULT_RESTART, d)
+        d[-1, -1] = 0.0
         trans = acc[None, :] + d
         back.append(np.argmin(trans, axis=1))
         acc = trans.min(axis=1) + costs[i]
