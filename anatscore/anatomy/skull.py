@@ -10,12 +10,18 @@ aspect kept):
 2. *outside*: the darkest of three Otsu classes of the smoothed film, opened, connected to the
    border; the ray origin ``c`` is the centroid of the rest in the upper half of its rows (in
    the cranial cavity on a lateral skull, or towards it on a tight crop);
-3. ``N_RAYS`` rays from ``c``. The *skin* on a ray is the first sample that starts a run of
-   outside pixels at least ``AIR_RUN`` of the side long (open air; a dark frontal sinus joined to
-   the outside gives a shorter run and is passed). A ray that leaves the image first is *cut*
-   (the film's crop: no verdict on it). The vault candidate is the outermost local maximum of
-   ``R`` (at least ``RIDGE_MIN``) within ``DEPTH`` inside the skin: distance ``r(theta)``,
-   strength ``s(theta)`` and depth under the skin;
+3. ``N_RAYS`` rays from ``c``. Skin candidates on a ray are the starts of runs of outside
+   pixels at least ``AIR_RUN`` of the side long (open air; a dark sinus or orbit joined to the
+   outside can open such a run earlier). The *skin* is chosen over each circular run of rays
+   that reach air by dynamic programming (:func:`_skin_path`): the path closest to the first
+   candidates with the fewest radius jumps, so a few rays opening into a sinus are passed. On
+   most cephalograms the thin scalp is as dark as the air and falls in the outside class: the
+   "skin" is then the bone's outer surface. A ray that leaves the image first is *cut* (the
+   film's crop: no verdict on it). Vault candidates are the local maxima of ``R`` (at least
+   ``RIDGE_MIN``) within ``DEPTH`` inside the skin; the vault is chosen along the sector by
+   dynamic programming too (:func:`_vault_path`): the outermost ridge continuous with its
+   neighbours, or none (a gap): distance ``r(theta)``, strength ``s(theta)`` and depth under
+   the skin;
 4. the *vault sector* is the longest angular run of rays that reach the skin at or above
    ``SECTOR_BELOW`` degrees of elevation. On it:
 
