@@ -18,17 +18,18 @@ def _check(grey: np.ndarray):
 
 
 def test_dp_path_passes_a_short_excursion_and_follows_a_true_step():
-    # 12 rays, candidates at radius 50 (cost 0) and 70 (cost 3); rays 4..6 have only... both,
-    # but their first candidate jumps to 30: the path keeps 50 (two jumps of 20 > nothing)
+    # 12 rays with candidates at radius 50 (cost 0) and 70 (cost 3); on rays 4..6 the first
+    # candidate is at 30 and 50 is second (cost 3 each): the path keeps 50 on every ray (passing
+    # costs 3 x 3 = 9, the excursion to 30 two jumps of 20)
     radii = [np.array([50.0, 70.0]) for _ in range(12)]
     for i in (4, 5, 6):
         radii[i] = np.array([30.0, 50.0])
     cost = [np.array([0.0, 3.0]) for _ in range(12)]
-    path = _dp_path(radii, cost, 1.0)
+    path = _dp_path(radii, cost)
     assert [radii[i][j] for i, j in enumerate(path)] == [50.0] * 12
     # a real step (the radius changes for good) is followed: one jump is cheaper than 3 per ray
     radii2 = [np.array([50.0]) if i < 6 else np.array([60.0]) for i in range(12)]
-    path2 = _dp_path(radii2, [np.zeros(1)] * 12, 1.0)
+    path2 = _dp_path(radii2, [np.zeros(1)] * 12)
     assert [radii2[i][j] for i, j in enumerate(path2)] == [50.0] * 6 + [60.0] * 6
 
 

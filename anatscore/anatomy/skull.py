@@ -47,7 +47,7 @@ Input: grey (H, W), any range, bright = dense. Coordinates in the result are wor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -270,18 +270,24 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     return out
 
 
-def _dp_path(radii: list[np.ndarray], node_cost: list[np.ndarray], jump: float) -> list[int]:
+def _abs_jump(r_next: np.ndarray, r_prev: np.ndarray) -> np.ndarray:
+    """Transition costs ``|r_next[i] - r_prev[j]|`` (matrix next x previous)."""
+    return np.abs(r_next[:, None] - r_prev[None, :])
+
+
+def _dp_path(radii: list[np.ndarray], node_cost: list[np.ndarray],
+             transition: Callable[[np.ndarray, np.ndarray], np.ndarray] = _abs_jump) -> list[int]:
     """Minimum-cost choice of one candidate per ray along a run of rays (Viterbi).
 
-    Cost of a path = sum of the chosen candidates' ``node_cost`` + ``jump`` x sum of
-    ``|r_i - r_(i+1)|`` between neighbouring rays. Every ray must have at least one candidate.
-    Returns the chosen candidate index per ray. Hand-written: a dozen lines, no library does
-    this small chain dynamic programme directly.
+    Cost of a path = sum of the chosen candidates' ``node_cost`` + sum of
+    ``transition(radii[i + 1], radii[i])`` between neighbouring rays (default: the radius jump).
+    Every ray must have at least one candidate. Returns the chosen candidate index per ray.
+    Hand-written: a dozen lines; no library in the stack does this small chain programme.
     """
     acc = node_cost[0].astype(float)
     back: list[np.ndarray] = []
     for i in range(1, len(radii)):
-        trans = acc[None, :] + jump * np.abs(radii[i][:, None] - radii[i - 1][None, :])
+        trans = acc[None, :] + transition(radii[i], radii[i - 1])
         back.append(np.argmin(trans, axis=1))
         acc = trans.min(axis=1) + node_cost[i]
     path = [int(np.argmin(acc))]
@@ -301,7 +307,7 @@ def _skin_path(cand: list[np.ndarray], has: np.ndarray, t: np.ndarray, theta: np
         idx = _longest_circular_run(todo)
         radii = [t[cand[i]] / k for i in idx]
         cost = [SKIN_LATER * np.arange(c.size, dtype=float) for c in (cand[i] for i in idx)]
-        path = _dp_path(radii, cost, 1.0)
+        path = _dp_path(radii, cost)
         first[idx] = [cand[i][j] for i, j in zip(idx, path)]
         todo[idx] = False
     return first
@@ -315,32 +321,23 @@ def _vault_path(cands: list[list[tuple[float, float]]], skin: np.ndarray, k: flo
     candidate's depth under the skin (the outer table is the outermost ridge) + the radius jumps
     between neighbouring rays + ``VAULT_MISS`` per ray left without vault + ``VAULT_RESTART``
     per entry into or exit from such a stretch (so that an isolated inner ridge inside a gap is
-    not picked for free). A single ray whose
-    outermost ridge is missing or on an inner ridge (a sinus wall, the orbital roof) is a jump in
-    and out and costs more than following the band; a truly erased stretch has no candidate
-    near the band and is left as "none" (a gap).
+    not picked for free). A single ray whose outermost ridge is missing or on an inner ridge (a
+    sinus wall, the orbital roof) is a jump in and out and costs more than following the band; a
+    truly erased stretch has no candidate near the band and is left as "none" (a gap).
     """
     n = len(cands)
     radii, costs = [], []
     for c, sk in zip(cands, skin):
-        rr = np.array([a for a, _ in c] + [np.nan])
-        radii.append(rr)
+        radii.append(np.array([a for a, _ in c] + [np.nan]) / k)  # the last candidate: none
         costs.append(np.array([VAULT_OUTER * (sk - a) / k for a, _ in c] + [VAULT_MISS]))
-    # "none" has no radius: Viterbi with NaN-aware transitions
-    acc = costs[0].copy()
-    back: list[np.ndarray] = []
-    for i in range(1, n):
-        d = np.abs(radii[i][:, None] - radii[i - 1][None, :]) / k
-        # entering or leaving "none" costs VAULT_RESTART (NaN - NaN: none to none, free)
-        d = np.where(np.isnan(d), VAULT_RESTART, d)
-        d[-1, -1] = 0.0
-        trans = acc[None, :] + d
-        back.append(np.argmin(trans, axis=1))
-        acc = trans.min(axis=1) + costs[i]
-    path = [int(np.argmin(acc))]
-    for b in reversed(back):
-        path.append(int(b[path[-1]]))
-    path = path[::-1]
+
+    def transition(r_next: np.ndarray, r_prev: np.ndarray) -> np.ndarray:
+        d = _abs_jump(r_next, r_prev)
+        d = np.where(np.isnan(d), VAULT_RESTART, d)  # entering or leaving "none"
+        d[-1, -1] = 0.0  # none to none
+        return d
+
+    path = _dp_path(radii, costs, transition)
     r = np.full(n, np.nan)
     st = np.zeros(n)
     for i, j in enumerate(path):
