@@ -10,6 +10,7 @@ measured ``gap`` / ``waviness`` ranges of the real films (what ``regions/head.js
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from collections import defaultdict
@@ -21,10 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from anatscore.anatomy.expected import expected  # noqa: E402
 from anatscore.checks import CheckContext, applies  # noqa: E402
 from anatscore.registry import check_spec, resolve  # noqa: E402
 from anatscore.types import ImageMeta, LoadedImage  # noqa: E402
-from benchmarks.anatomy_cases import skull  # noqa: E402
+from benchmarks.anatomy_cases import skull, skull2  # noqa: E402
 
 NAME = "head.skull_vault"
 
@@ -39,9 +41,13 @@ def main() -> int:
     spec = check_spec(NAME)
     fn = resolve(spec.target)
     rows: dict[tuple[str, str], list[tuple[str, bool | None, float | None, float | None]]] = defaultdict(list)
+    rec = expected("head")
+    # per failure type: detections by the bone measures alone (gap, waviness, vault dent) and by
+    # the outer-outline dent alone
+    by_measure: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     t0 = time.perf_counter()
     ms = []
-    for case in skull.cases(data):
+    for case in itertools.chain(skull.cases(data), skull2.cases(data)):
         if case.kind == "phantom":
             continue
         meta = ImageMeta(image_id=case.name, path=case.name, modality="xray", region="head", view="lateral")
@@ -50,19 +56,31 @@ def main() -> int:
         ms.append(1000 * (time.perf_counter() - t))
         key = (case.meta["half"], case.failure_type or "real")
         rows[key].append((case.name, res.passed, res.value, res.extra.get("waviness")))
+        if res.passed is not None:
+            x = res.extra
+            bone = (not rec["vault_gap"].contains(res.value) or not rec["vault_waviness"].contains(x["waviness"])
+                    or (np.isfinite(x["concavity"]) and not rec["vault_concavity"].contains(x["concavity"])))
+            outline = bool(np.isfinite(x["skin_concavity"]) and not rec["skin_concavity"].contains(x["skin_concavity"]))
+            by_measure[case.failure_type or "real"].append((bool(bone), outline))
     print(f"{NAME}: {sum(len(v) for v in rows.values())} cases in {time.perf_counter() - t0:.0f} s; "
           f"median {np.median(ms):.0f} ms per 670x836 film for the check (decoding not included)")
-    print("| half | real: false failures | vault_segment_erased: detected | vault_wavy: detected |")
-    print("|---|---|---|---|")
+    print("| half | real: false failures | vault_segment_erased: detected | vault_wavy: detected "
+          "| vault_bone_wavy: detected |")
+    print("|---|---|---|---|---|")
     for half in ("even", "odd", "all"):
         def pick(kind: str) -> list:
             return [r for (h, k), v in rows.items() if k == kind and half in (h, "all") for r in v]
-        real, er, wv = pick("real"), pick("vault_segment_erased"), pick("vault_wavy")
+        real, er, wv, bw = pick("real"), pick("vault_segment_erased"), pick("vault_wavy"), pick("vault_bone_wavy")
         ff = [r[0] for r in real if r[1] is False]
         na = sum(r[1] is None for r in real)
         det = lambda v: f"{sum(r[1] is False for r in v)}/{len(v)} ({100 * sum(r[1] is False for r in v) / max(1, len(v)):.0f}%)"
         label = {"even": "even (calibration)", "odd": "odd (held out)", "all": "all"}[half]
-        print(f"| {label} | {len(ff)}/{len(real)} ({100 * len(ff) / max(1, len(real)):.0f}%), n/a {na} | {det(er)} | {det(wv)} |")
+        print(f"| {label} | {len(ff)}/{len(real)} ({100 * len(ff) / max(1, len(real)):.0f}%), n/a {na} | {det(er)} | {det(wv)} | {det(bw)} |")
+    for kind, flags in sorted(by_measure.items()):
+        n = len(flags)
+        print(f"{kind}: flagged by the bone measures (gap, waviness, vault dent) {sum(b for b, _ in flags)}/{n}, "
+              f"by the outer-outline dent {sum(o for _, o in flags)}/{n}, by the outline dent only "
+              f"{sum(o and not b for b, o in flags)}/{n}")
     for half in ("even", "odd"):
         real = rows[(half, "real")]
         gaps = np.array([r[2] for r in real if r[2] is not None], float)

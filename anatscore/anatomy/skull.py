@@ -10,12 +10,18 @@ aspect kept):
 2. *outside*: the darkest of three Otsu classes of the smoothed film, opened, connected to the
    border; the ray origin ``c`` is the centroid of the rest in the upper half of its rows (in
    the cranial cavity on a lateral skull, or towards it on a tight crop);
-3. ``N_RAYS`` rays from ``c``. The *skin* on a ray is the first sample that starts a run of
-   outside pixels at least ``AIR_RUN`` of the side long (open air; a dark frontal sinus joined to
-   the outside gives a shorter run and is passed). A ray that leaves the image first is *cut*
-   (the film's crop: no verdict on it). The vault candidate is the outermost local maximum of
-   ``R`` (at least ``RIDGE_MIN``) within ``DEPTH`` inside the skin: distance ``r(theta)``,
-   strength ``s(theta)`` and depth under the skin;
+3. ``N_RAYS`` rays from ``c``. Skin candidates on a ray are the starts of runs of outside
+   pixels at least ``AIR_RUN`` of the side long (open air; a dark sinus or orbit joined to the
+   outside can open such a run earlier). The *skin* is chosen over each circular run of rays
+   that reach air by dynamic programming (:func:`_skin_path`): the path closest to the first
+   candidates with the fewest radius jumps, so a few rays opening into a sinus are passed. On
+   most cephalograms the thin scalp is as dark as the air and falls in the outside class: the
+   "skin" is then the bone's outer surface. A ray that leaves the image first is *cut* (the
+   film's crop: no verdict on it). Vault candidates are the local maxima of ``R`` (at least
+   ``RIDGE_MIN``) within ``DEPTH`` inside the skin; the vault is chosen along the sector by
+   dynamic programming too (:func:`_vault_path`): the outermost ridge continuous with its
+   neighbours, or none (a gap): distance ``r(theta)``, strength ``s(theta)`` and depth under
+   the skin;
 4. the *vault sector* is the longest angular run of rays that reach the skin at or above
    ``SECTOR_BELOW`` degrees of elevation. On it:
 
@@ -41,7 +47,7 @@ Input: grey (H, W), any range, bright = dense. Coordinates in the result are wor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -63,6 +69,12 @@ CONCAVITY_SMOOTH = 2.0  # points (rays) of smoothing before the convexity test
 AIR_RUN = 0.07  # of the working long side: a dark run this long along a ray is open air
 SECTOR_BELOW = -10.0  # degrees: vault rays point above this elevation from the origin
 ORIGIN_ROWS = 0.5  # origin = centroid of the body in this upper fraction of its rows
+SKIN_CANDIDATES = 4  # starts of outside runs kept per ray as skin candidates
+VAULT_CANDIDATES = 4  # ridge maxima kept per ray as vault candidates (outermost first)
+VAULT_OUTER = 0.3  # cost per working px of a vault candidate's depth under the skin
+VAULT_MISS = 6.0  # cost of leaving a ray without vault (working px of jump equivalent)
+VAULT_RESTART = 3.0  # cost of entering or leaving a stretch without vault
+SKIN_LATER = 3.0  # px at WORK: cost of passing over one skin candidate (prefer the innermost)
 
 
 @dataclass
@@ -80,6 +92,7 @@ class SkullVault:
     median_strength: float  # median ridge strength on the sector / image 99th ridge percentile
     points: list[tuple[float, float]] = field(default_factory=list)  # (row, col) vault points
     radii: list[float] = field(default_factory=list)  # r(theta) over the sector, weak rays interpolated
+    skin: list[tuple[float, float]] = field(default_factory=list)  # (row, col) skin points of the sector
     reason: Optional[str] = None  # why nothing could be measured
     scale: float = 1.0  # working size / original size: original pixel = working pixel / scale
 
@@ -185,8 +198,14 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     sustained = (np.take_along_axis(csum, stop, axis=1) - csum[:, :-1]) == (stop - idx_t[None, :])
     sustained &= on_out & (t[None, :] > 2 * k) & (stop <= n_in[:, None])
     has = sustained.any(axis=1)
-    first = np.argmax(sustained, axis=1)
+    # skin candidates on each ray: every start of a sustained outside run (the first is open air
+    # unless a sinus or orbit joined to the outside opens one earlier); the skin is chosen below
+    # as the path over the rays closest to the first candidates with the fewest radius jumps
+    starts = sustained & ~np.concatenate([np.zeros((N_RAYS, 1), bool), sustained[:, :-1]], axis=1)
+    cand = [np.flatnonzero(starts[i])[:SKIN_CANDIDATES] for i in range(N_RAYS)]
+    first = _skin_path(cand, has, t, theta, k)
     n_depth = int(depth / step)
+    vault_cand: list[list[tuple[float, float]]] = [[] for _ in range(N_RAYS)]  # (radius, strength), outermost first
     for i in range(N_RAYS):
         if not has[i]:
             ends[i] = 0
@@ -200,13 +219,10 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
         if prof.size < 3:
             continue
         peaks = np.flatnonzero((prof[1:-1] >= prof[:-2]) & (prof[1:-1] >= prof[2:]) & (prof[1:-1] >= RIDGE_MIN)) + 1
-        if peaks.size:
-            j = int(peaks[-1])
-            # the strongest value near the outermost peak (a broad band has a flat top)
-            seg_lo = max(0, j - min_sep)
-            j = seg_lo + int(np.argmax(prof[seg_lo:j + 1]))
-            r_out[i] = t[lo + j]
-            strength[i] = prof[j]
+        # the strongest value near each peak (a broad band has a flat top), outermost first
+        refined = sorted({max(0, j - min_sep) + int(np.argmax(prof[max(0, j - min_sep):j + 1])) for j in peaks},
+                         reverse=True)
+        vault_cand[i] = [(float(t[lo + j]), float(prof[j])) for j in refined[:VAULT_CANDIDATES]]
     sector = (ends == 1) & (np.sin(theta) > np.sin(np.radians(SECTOR_BELOW)))
     n_sector = int(sector.sum())
     out = SkullVault(origin, n_sector, int((ends == 0).sum()), np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
@@ -219,11 +235,14 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
     # the head outline over the sector: skin points, without isolated steps of the skin radius
     # (a ray whose outside run starts in a sinus); what is left of a smooth head is convex
     rs = skin_r[idx]
+    out.skin = [(float(cy - a * np.sin(b)), float(cx + a * np.cos(b))) for a, b in zip(rs, theta[idx])]
     steady = np.abs(rs - medfilt(rs, 5)) <= SKIN_STEP * k
     if steady.sum() >= MIN_SECTOR:
         th_s = theta[idx][steady]
         out.skin_concavity = _concavity(cy - rs[steady] * np.sin(th_s), cx + rs[steady] * np.cos(th_s),
                                         (cy, cx), float(np.median(rs[steady])))
+    # the vault along the sector: the outermost ridge continuous with its neighbours (see _vault_path)
+    r_out[idx], strength[idx] = _vault_path([vault_cand[i] for i in idx], skin_r[idx], k)
     s = strength[idx]
     r = r_out[idx]
     med = float(np.median(s[s > 0])) if (s > 0).any() else 0.0
@@ -249,6 +268,82 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
         out.points = [(float(a), float(b)) for a, b in zip(py, px)]
         out.concavity = _concavity(py, px, (cy, cx), float(np.median(rr)))
     return out
+
+
+def _abs_jump(r_next: np.ndarray, r_prev: np.ndarray) -> np.ndarray:
+    """Transition costs ``|r_next[i] - r_prev[j]|`` (matrix next x previous)."""
+    return np.abs(r_next[:, None] - r_prev[None, :])
+
+
+def _dp_path(radii: list[np.ndarray], node_cost: list[np.ndarray],
+             transition: Callable[[np.ndarray, np.ndarray], np.ndarray] = _abs_jump) -> list[int]:
+    """Minimum-cost choice of one candidate per ray along a run of rays (Viterbi).
+
+    Cost of a path = sum of the chosen candidates' ``node_cost`` + sum of
+    ``transition(radii[i + 1], radii[i])`` between neighbouring rays (default: the radius jump).
+    Every ray must have at least one candidate. Returns the chosen candidate index per ray.
+    Hand-written: a dozen lines; no library in the stack does this small chain programme.
+    """
+    acc = node_cost[0].astype(float)
+    back: list[np.ndarray] = []
+    for i in range(1, len(radii)):
+        trans = acc[None, :] + transition(radii[i], radii[i - 1])
+        back.append(np.argmin(trans, axis=1))
+        acc = trans.min(axis=1) + node_cost[i]
+    path = [int(np.argmin(acc))]
+    for b in reversed(back):
+        path.append(int(b[path[-1]]))
+    return path[::-1]
+
+
+def _skin_path(cand: list[np.ndarray], has: np.ndarray, t: np.ndarray, theta: np.ndarray, k: float) -> np.ndarray:
+    """Per ray, the sample index of the skin: on each circular run of rays that reach air, the
+    candidate path of :func:`_dp_path` with cost ``SKIN_LATER`` px per candidate passed over (a
+    later candidate is further out) and 1 per px of radius jump between neighbouring rays; an
+    opening into a sinus or orbit on a few rays is a jump in and out, longer than passing it."""
+    first = np.zeros(theta.size, int)
+    todo = has.copy()
+    while todo.any():
+        idx = _longest_circular_run(todo)
+        radii = [t[cand[i]] / k for i in idx]
+        cost = [SKIN_LATER * np.arange(c.size, dtype=float) for c in (cand[i] for i in idx)]
+        path = _dp_path(radii, cost)
+        first[idx] = [cand[i][j] for i, j in zip(idx, path)]
+        todo[idx] = False
+    return first
+
+
+def _vault_path(cands: list[list[tuple[float, float]]], skin: np.ndarray, k: float) -> tuple[np.ndarray, np.ndarray]:
+    """Radius and ridge strength of the vault on each ray of the sector (NaN / 0 where none).
+
+    Each ray's candidates are its ridge maxima within ``DEPTH`` inside the skin, plus "none".
+    The chosen path (:func:`_dp_path`) minimises, in working px: ``VAULT_OUTER`` x the
+    candidate's depth under the skin (the outer table is the outermost ridge) + the radius jumps
+    between neighbouring rays + ``VAULT_MISS`` per ray left without vault + ``VAULT_RESTART``
+    per entry into or exit from such a stretch (so that an isolated inner ridge inside a gap is
+    not picked for free). A single ray whose outermost ridge is missing or on an inner ridge (a
+    sinus wall, the orbital roof) is a jump in and out and costs more than following the band; a
+    truly erased stretch has no candidate near the band and is left as "none" (a gap).
+    """
+    n = len(cands)
+    radii, costs = [], []
+    for c, sk in zip(cands, skin):
+        radii.append(np.array([a for a, _ in c] + [np.nan]) / k)  # the last candidate: none
+        costs.append(np.array([VAULT_OUTER * (sk - a) / k for a, _ in c] + [VAULT_MISS]))
+
+    def transition(r_next: np.ndarray, r_prev: np.ndarray) -> np.ndarray:
+        d = _abs_jump(r_next, r_prev)
+        d = np.where(np.isnan(d), VAULT_RESTART, d)  # entering or leaving "none"
+        d[-1, -1] = 0.0  # none to none
+        return d
+
+    path = _dp_path(radii, costs, transition)
+    r = np.full(n, np.nan)
+    st = np.zeros(n)
+    for i, j in enumerate(path):
+        if j < len(cands[i]):
+            r[i], st[i] = cands[i][j]
+    return r, st
 
 
 def _concavity(py: np.ndarray, px: np.ndarray, origin: tuple[float, float], radius: float) -> float:

@@ -23,8 +23,9 @@ def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
 
     Fails when that gap exceeds the record's ``vault_gap`` maximum (bone missing along the vault)
     or when the vault outline's waviness exceeds ``vault_waviness`` or its deepest dent below the
-    convex hull exceeds ``vault_concavity``, or the head outline (skin) over the vault is dented
-    beyond ``skin_concavity`` (rippled / dented outline).
+    convex hull exceeds ``vault_concavity``, or the outer outline over the vault (where the open
+    dark outside starts: the bone's outer surface where the scalp is as dark as the air, as on
+    most cephalograms, else the skin) is dented beyond ``skin_concavity``.
     Not applicable for frontal (PA/AP) views and when no vault outline is in frame.
     """
     if image.meta.view in ("pa", "ap"):
@@ -45,7 +46,7 @@ def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
                         f"(expected {conc_rng.describe()})")
     skin_rng = rec["skin_concavity"]
     if np.isfinite(v.skin_concavity) and not skin_rng.contains(v.skin_concavity):
-        problems.append(f"head outline over the vault dented: {v.skin_concavity:.3f} of the radius inside its "
+        problems.append(f"outer outline over the vault (bone surface / skin) dented: {v.skin_concavity:.3f} of the radius inside its "
                         f"convex hull (expected {skin_rng.describe()})")
     if not np.isfinite(v.waviness):
         problems.append("too little continuous vault bone to trace its outline")
