@@ -256,9 +256,11 @@ def base_step(s: np.ndarray, mask: np.ndarray, top: int, bottom: int) -> float:
     (0..1), where ``band`` is the rows from 2 px to ``0.25 H`` below the field's lowest row
     (``H``: the field's height), over the columns the field occupies in its lowest 15 % of rows.
     A lung field that ends at a hemidiaphragm has the liver or the stomach and spleen below it,
-    far denser than lung (median step 0.48 on the 135 real chests). A field that stops short in
-    hazy lung (a dense breast shadow, consolidation, effusion) has lung of similar density below
-    it: small step (JSRT JPCNN081's left field 0.12). NaN when the field reaches the film's foot.
+    far denser than lung (median step 0.48 under the shorter field of the 135 real chests). A
+    field that stops short in hazy lung (a dense breast shadow, consolidation, effusion) has lung
+    of similar density below it: small step (JSRT JPCNN081's left field 0.12). NaN when the
+    field reaches the film's foot. Used by ``chest.symmetry`` to abstain (record
+    ``lung_base_step``).
     """
     n = s.shape[0]
     h = bottom - top + 1
