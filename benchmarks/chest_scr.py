@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             "log_aspect_right": np.log(lr.height / lr.width) if lr else np.nan,
             "log_aspect_left": np.log(ll.height / ll.width) if ll else np.nan,
             "sym_fail": v_orig["chest.symmetry"] is False, "sym_half_det": v_half["chest.symmetry"] is False,
+            "sym_na": v_orig["chest.symmetry"] is None, "sym_half_na": v_half["chest.symmetry"] is None,
             "asp_fail": v_orig["proportions.lung_aspect"] is False, "asp_sq_det": v_sq["proportions.lung_aspect"] is False,
             "lat_fail": v_orig["chest.heart_laterality"] is False, "lat_mir_det": v_mir["chest.heart_laterality"] is False,
             "lat_na": v_orig["chest.heart_laterality"] is None, "lat_mir_na": v_mir["chest.heart_laterality"] is None,
@@ -180,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         if k == 0:
             continue
         print(f"  {label:<19} films {k:3d}: chest.symmetry false failures {int(col['sym_fail'][sel].sum())}/{k}, "
-              f"half-height detected {int(col['sym_half_det'][sel].sum())}/{k}; proportions.lung_aspect false failures "
+              f"n/a {int(col['sym_na'][sel].sum())}, half-height detected {int(col['sym_half_det'][sel].sum())}/{k} "
+              f"(n/a {int(col['sym_half_na'][sel].sum())}); proportions.lung_aspect false failures "
               f"{int(col['asp_fail'][sel].sum())}/{k}, squashed detected {int(col['asp_sq_det'][sel].sum())}/{k}")
     ev = (col["even"] == 1)
     for k in ("log_area_ratio", "log_height_ratio", "log_aspect_right", "log_aspect_left"):

@@ -208,3 +208,49 @@ def test_spine_noise_has_no_vertebral_pattern() -> None:
     noise = np.random.default_rng(2).random((400, 250)).astype(np.float32)
     r = _run("spine.vertebra_count", noise, "lumbar_spine")
     assert r.passed is False and "no periodic" in r.reason
+
+
+def test_base_step_tells_a_diaphragm_from_hazy_lung() -> None:
+    """``base_step``: dense abdomen below a dark field gives a large step, hazy lung below a small one."""
+    from anatscore.anatomy.chest import base_step
+
+    s = np.full((100, 100), 0.9)  # dense soft tissue / abdomen
+    mask = np.zeros((100, 100), bool)
+    mask[20:60, 30:60] = True
+    s[mask] = 0.2  # aerated lung
+    # field height 40: the band is rows 61..70 under columns 30..59
+    assert base_step(s, mask, 20, 59) == pytest.approx(0.7)
+    hazy = s.copy()
+    hazy[60:80, 30:60] = 0.3  # hazy lung below where the field stopped
+    assert base_step(hazy, mask, 20, 59) == pytest.approx(0.1)
+    # a field that reaches the film's foot has no band below it
+    assert np.isnan(base_step(s, mask, 20, 99))
+
+
+def test_symmetry_abstains_when_the_short_field_stops_in_hazy_lung() -> None:
+    """The left lung's lower half hazy (a little denser than lung, far less than soft tissue): its
+    field stops at mid-lung with hazy lung below, so the height ratio is not the hemithorax's: n/a."""
+    good = chest_phantom(heart_side="left")
+    n = good.shape[0]
+    yy, xx = np.mgrid[0:n, 0:n] / n
+    lung = ((xx - 0.69) / 0.15) ** 2 + ((yy - 0.45) / 0.31) ** 2 <= 1
+    hazy = good.copy()
+    hazy[lung & (yy > 0.42)] = 0.4  # aerated lung is 0.25..0.35, soft tissue 0.75
+    geo = analyse_chest(hazy)
+    assert geo.lungs["left"].height < 0.7 * geo.lungs["right"].height  # the field did stop short
+    r = _run("chest.symmetry", hazy, "chest")
+    assert r.passed is None and "not a diaphragm edge" in r.reason, r.reason
+    # the half-height hemithorax ends at dense tissue: still a failure (see the test above)
+    bad = good.copy()
+    bad[:, 256:] = _squash_band(good[:, 256:], *_LUNG_ROWS, 0.5)
+    assert _run("chest.symmetry", bad, "chest").passed is False
+
+
+def test_lung_aspect_needs_both_lungs_short() -> None:
+    """One lung field short (one-sided base disease) is not a squashed film: the both-lungs z is the
+    other lung's (about 0); the mean of the two z-scores, used before, was about -2.5."""
+    good = chest_phantom(heart_side="left")
+    one = good.copy()
+    one[:, :256] = _squash_band(good[:, :256], *_LUNG_ROWS, 0.55)
+    r = _run("proportions.lung_aspect", one, "chest")
+    assert r.passed is True and abs(r.value) < 0.5 and r.extra["z_right"] < -3.0, r.reason

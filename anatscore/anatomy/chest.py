@@ -95,6 +95,7 @@ class LungField:
     inner: int  # medial edge column (max col for right lung, min col for left lung)
     outer: int  # lateral edge column
     contrast: float = 0.0  # q90 of the normalised film minus the field's median: aerated lung is dark
+    base_step: float = float("nan")  # see base_step(): how much denser the film is just below the field
 
     @property
     def height(self) -> int:
@@ -242,9 +243,32 @@ def segment_lungs(g: np.ndarray, min_area_frac: float = 0.02) -> dict[str, LungF
             cols = np.flatnonzero(mask.any(0))
             inner, outer = (int(cols.max()), int(cols.min())) if side == "right" else (int(cols.min()), int(cols.max()))
             contrast = float(q90 - np.median(gn[mask]))
-            out[side] = LungField(side, mask, area, int(rows[0]), int(rows[-1]), inner, outer, contrast)
+            out[side] = LungField(side, mask, area, int(rows[0]), int(rows[-1]), inner, outer, contrast,
+                                  base_step(s, mask, int(rows[0]), int(rows[-1])))
             break
     return out
+
+
+def base_step(s: np.ndarray, mask: np.ndarray, top: int, bottom: int) -> float:
+    """How much denser the film is just below a lung field than inside it: is its lower border a diaphragm?
+
+    ``step = median(s[band]) - median(s[field])`` on the smoothed, window-normalised film ``s``
+    (0..1), where ``band`` is the rows from 2 px to ``0.25 H`` below the field's lowest row
+    (``H``: the field's height), over the columns the field occupies in its lowest 15 % of rows.
+    A lung field that ends at a hemidiaphragm has the liver or the stomach and spleen below it,
+    far denser than lung (median step 0.48 under the shorter field of the 135 real chests). A
+    field that stops short in hazy lung (a dense breast shadow, consolidation, effusion) has lung
+    of similar density below it: small step (JSRT JPCNN081's left field 0.12). NaN when the
+    field reaches the film's foot. Used by ``chest.symmetry`` to abstain (record
+    ``lung_base_step``).
+    """
+    n = s.shape[0]
+    h = bottom - top + 1
+    cols = np.flatnonzero(mask[max(top, bottom - int(0.15 * h)): bottom + 1].any(0))
+    band = s[min(n, bottom + 2): min(n, bottom + 2 + int(0.25 * h))][:, cols]
+    if band.size == 0:
+        return float("nan")
+    return float(np.median(band) - np.median(s[mask]))
 
 
 # --- heart, midline, CTR ---------------------------------------------------------------------

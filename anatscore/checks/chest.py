@@ -120,6 +120,13 @@ def symmetry(image: Any, ctx: CheckContext) -> CheckResult:
     stops short on a hazy base moves mostly one of them, so the mean of the two z-scores
     separates better than either ratio with its own range. Fails when ``|S|`` exceeds the
     record's bound.
+
+    Abstains (n/a) when the score is out of bounds but the *shorter* lung field's lower border
+    is not a diaphragm edge: the film just below it is barely denser than the field
+    (:func:`anatscore.anatomy.chest.base_step` under the record's ``lung_base_step`` minimum), so
+    the field stopped in hazy lung (breast shadow, consolidation) and its height says nothing
+    about the hemithorax. A raised hemidiaphragm or a shrunken hemithorax still ends at the
+    dense abdomen, so the gate is rare on those.
     """
     name = "chest.symmetry"
     geo = chest_geometry(image)
@@ -134,8 +141,15 @@ def symmetry(image: Any, ctx: CheckContext) -> CheckResult:
     zh = (math.log(hr) - float(raw["mean_log_height_ratio"])) / float(raw["sd_log_height_ratio"])
     score = (za + zh) / 2.0
     bound = rec["lung_symmetry"]
-    extra = {"area_ratio": ar, "height_ratio": hr, "z_area": za, "z_height": zh}
+    short = R if R.height < L.height else L
+    extra = {"area_ratio": ar, "height_ratio": hr, "z_area": za, "z_height": zh, "short_base_step": short.base_step}
     desc = f"left/right lung area ratio {ar:.2f} (z {za:+.1f}), height ratio {hr:.2f} (z {zh:+.1f})"
+    step_rng = rec["lung_base_step"]
+    if not bound.contains(score) and math.isfinite(short.base_step) and not step_rng.contains(short.base_step):
+        return CheckResult.na(name, f"lung fields unequal ({desc}; asymmetry score {score:+.1f}) but the shorter "
+                                    f"({short.side}) field's lower border is not a diaphragm edge: the film below "
+                                    f"it is only {short.base_step:.2f} denser (expected {step_rng.describe()}), "
+                                    "so it stopped in hazy lung", symmetry_score=score, **extra)
     if not bound.contains(score):
         bigger = "left" if score > 0 else "right"
         return CheckResult.judge(name, score, False,
