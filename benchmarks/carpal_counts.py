@@ -10,7 +10,7 @@ check applies (fail below it), so the margin between normal and fused wrists can
 just the pass rate. It also runs the check on the MURA hand's digit corruptions
 (``benchmarks/anatomy_cases/msk.py``: a finger strip duplicated or deleted, carpus untouched),
 which should not change the carpal verdict, and on the real wrists mirrored, rotated by +-15
-degrees, halved, enlarged 1.5x / 2x, gamma 0.5 / 2 and gain-changed (:data:`AUGMENT`; the same three
+degrees, halved, enlarged 1.5x / 2x, gamma 0.5 / 2 and gain-changed (``AUGMENT`` of ``benchmarks/anatomy_cases/carpal2.py``; the same three
 films: a robustness figure, not new images), with whether the located carpus centre falls inside
 the carpus disk marked by eye.
 """
@@ -25,7 +25,6 @@ from typing import Callable
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.transform import rescale, rotate
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -35,27 +34,13 @@ from anatscore.checks import CheckContext  # noqa: E402
 from anatscore.checks.carpus import NAME, carpal_separation, expected_floor  # noqa: E402
 from anatscore.types import ImageMeta, LoadedImage  # noqa: E402
 from benchmarks.anatomy_cases import carpal as carpal_cases  # noqa: E402
+from benchmarks.anatomy_cases.carpal2 import AUGMENT  # noqa: E402
 from benchmarks.anatomy_cases import msk as msk_cases  # noqa: E402
 
 
 def _check(name: str, region: str, grey: np.ndarray):
     meta = ImageMeta(image_id=name, path=name, modality="xray", region=region, view="pa")
     return carpal_separation(LoadedImage(meta=meta, grey=grey), CheckContext())
-
-#: Augmentations of the real films (each should still pass, with the carpus found in the same place).
-AUGMENT: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "mirrored": lambda g: g[:, ::-1].copy(),
-    "rotated +15": lambda g: rotate(g, 15, mode="edge").astype(np.float32),
-    "rotated -15": lambda g: rotate(g, -15, mode="edge").astype(np.float32),
-    "half size": lambda g: rescale(g, 0.5, anti_aliasing=True).astype(np.float32),
-    "1.5x up": lambda g: rescale(g, 1.5, order=3).clip(0, 1).astype(np.float32),
-    "2x up": lambda g: rescale(g, 2.0, order=3).clip(0, 1).astype(np.float32),
-    "gamma 0.5": lambda g: np.power(g, 0.5).astype(np.float32),
-    "gamma 2": lambda g: np.power(g, 2.0).astype(np.float32),
-    "gain 1.3 clipped": lambda g: np.clip(1.3 * g, 0, 1).astype(np.float32),
-    "gain 0.6 + 0.2": lambda g: (0.6 * g + 0.2).astype(np.float32),
-}
-
 
 def _marked_disk(shape: tuple[int, int], centre: tuple[float, float], radius: float,
                  fn: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float, float]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.carpal_counts import AUGMENT, _marked_disk
+from benchmarks.anatomy_cases.carpal2 import AUGMENT
+from benchmarks.carpal_counts import _marked_disk
 from benchmarks.carpal_polygons import CARPALS, MAX_LENGTH, MIN_PIECE, MIN_WIDTH, load_wrists
 
 
@@ -85,3 +86,15 @@ def test_piece_filters_keep_real_carpal_bones(shared_data: Path) -> None:
     assert dropped.mean() <= 0.05
     assert (bones[:, 2] > 1.6).mean() > 0.05  # the old limit really did drop real bones
     assert {n for w in full for n in w.bones} <= set(CARPALS)
+
+
+def test_augmented_cases_module(shared_data: Path) -> None:
+    from benchmarks.anatomy_cases import carpal2
+
+    assert list(carpal2.cases(None)) == []
+    got = list(carpal2.cases(shared_data))
+    assert len(got) == 3 * len(carpal2.AUGMENT) == 30
+    assert all(c.kind == "real" and c.expect == {"wrist.carpal_separation": True} for c in got)
+    assert len({c.name for c in got}) == 30
+    half = next(c for c in got if c.name == "mura/HAND.png~half size").array()
+    assert half.shape == (256, 178) and half.dtype == np.float32
