@@ -81,3 +81,19 @@ def test_real_radiographs_are_not_turned_away(shared_data: Path) -> None:
         if why:
             turned.append(f"{r['path']}: {why}")
     assert len(turned) <= len(rows) // 100, turned  # <= 1 %; 0 of 281 when written
+
+
+def test_two_panels_need_a_gutter_a_straight_bone_edge_is_not_a_seam() -> None:
+    """A pair of images side by side with a gutter is a sheet; a knee phantom, whose joint line
+    runs almost straight across the crop, is one radiograph (its bone edge is an intensity
+    step, not a gutter band)."""
+    from anatscore.anatomy.phantoms import knee_phantom
+    from anatscore.checks import single_panel
+    from anatscore.types import ImageMeta, LoadedImage
+
+    def gate(g: np.ndarray) -> str:
+        return single_panel(LoadedImage(ImageMeta(image_id="x", path="x"), g.astype(np.float32), None))
+
+    knees = [knee_phantom(seed=s) for s in range(10)]
+    assert [gate(k) for k in knees] == [""] * 10
+    assert "panels" in gate(_sheet(knees[0], 1, 2))  # gated (the joint-line step adds a row seam: 2 x 2)

@@ -192,7 +192,11 @@ def knee_phantom(
         fc = w / 2 + side * 0.4 * w
         fib = _capsule(shape, (jl + 0.2 * h, fc), (1.2 * h, fc + side * 0.03 * w), 0.07 * w)
         bone = np.maximum(bone, np.clip(-fib + 0.5, 0, 1) * 0.9)
-    atten = 0.25 + 0.45 * ndi.gaussian_filter(bone, 1.0)
+    # Soft tissue of a roughly cylindrical limb: thickest (brightest) in the middle, thinning to
+    # the sides. (A uniform level made the joint space a flat full-width band at the image's
+    # darkest level: a gutter between two stacked panels, see anatscore.checks.single_panel.)
+    limb = np.sqrt(np.clip(1.0 - ((cc - w / 2) / (0.55 * w)) ** 2, 0.0, 1.0))
+    atten = 0.1 + 0.25 * limb + 0.45 * ndi.gaussian_filter(bone, 1.0)
     edge = np.abs(ndi.gaussian_gradient_magnitude(bone, 1.0))
     atten += 0.6 * edge
     atten += 0.07 * _texture(shape, rng, oriented=(texture == "oriented")) * (bone > 0.5)

@@ -76,13 +76,19 @@ def single_panel(image: LoadedImage) -> str:
     Generated "radiographs" are often grids or strips of several small images (GAN thumbnail
     sheets, figure panels). A digit count or a lung-field pair measured across such a sheet
     reads several hands or chests as one, so checks whose ``needs`` has ``single_panel`` are not
-    applicable there. Uses the memoised seam analysis of ``layout.multi_panel``, so the gate
+    applicable there: on a grid of three or more panels, or of two separated by a gutter band. Uses the memoised seam analysis of ``layout.multi_panel``, so the gate
     costs nothing extra when that check also runs.
     """
     from .layout import grid_layout
 
     rows, cols = grid_layout(image)
-    if rows.panels * cols.panels > 1:
+    n = rows.panels * cols.panels
+    if n == 2 and not (rows.gutters if rows.panels == 2 else cols.gutters):
+        # Two panels meeting at a bare intensity step, without a gutter band, is also what a
+        # straight bone edge across a crop looks like (a drawn knee phantom's plateau); a sheet
+        # of two images is gated only when a gutter separates them.
+        return ""
+    if n > 1:
         return (f"image is a grid of {rows.panels} x {cols.panels} panels (layout.multi_panel); "
                 "this check needs a single radiograph: crop the panels and score them one by one")
     return ""

@@ -369,6 +369,7 @@ class AxisSeams:
 
     positions: tuple[float, ...]
     panels: int
+    gutters: tuple[float, ...] = ()  # the positions found as gutter bands (not abutting steps)
 
 
 def _straight_band(grey: np.ndarray, x0: int, x1: int, level: float, tol: float = 0.03) -> bool:
@@ -406,6 +407,12 @@ def _straight_band(grey: np.ndarray, x0: int, x1: int, level: float, tol: float 
 
 
 def _seams_1d(grey: np.ndarray) -> list[float]:
+    """All seam positions: gutter bands and abutting steps (see :func:`_seam_kinds`)."""
+    gutters, steps = _seam_kinds(grey)
+    return _merge_close(sorted(gutters + steps))
+
+
+def _seam_kinds(grey: np.ndarray) -> tuple[list[float], list[float]]:
     """Candidate seam positions (fraction of width) between columns of ``grey``.
 
     A seam is the centre of an interior band of columns that are nearly constant over the full
@@ -433,13 +440,18 @@ def _seams_1d(grey: np.ndarray) -> list[float]:
     step = np.median(np.abs(np.diff(grey, axis=1)), axis=0)
     base = float(np.median(step)) + 1e-4
     strong = np.flatnonzero((step > 0.05) & (step > 8 * base))
+    steps: list[float] = []
     for x in strong:
         if 0.03 * w < x < 0.97 * w:
-            seams.append((x + 1) / w)
-    seams.sort()
+            steps.append((x + 1) / w)
+    return seams, steps
+
+
+def _merge_close(seams: list[float], tol: float = 0.03) -> list[float]:
+    """Sorted seam positions with neighbours closer than ``tol`` merged into their mean."""
     merged: list[float] = []
     for s in seams:
-        if merged and s - merged[-1] < 0.03:
+        if merged and s - merged[-1] < tol:
             merged[-1] = (merged[-1] + s) / 2
         else:
             merged.append(s)
@@ -477,9 +489,12 @@ def grid_layout(image: LoadedImage) -> tuple[AxisSeams, AxisSeams]:
 
     def compute() -> tuple[AxisSeams, AxisSeams]:
         g = _small_grey(image, GRID_SIDE)
-        cols = _seams_1d(g)
-        rows = _seams_1d(g.T)
-        return AxisSeams(tuple(rows), _fit_panels(rows)), AxisSeams(tuple(cols), _fit_panels(cols))
+        axes = []
+        for arr in (g.T, g):  # rows, then columns
+            gutters, steps = _seam_kinds(arr)
+            seams = _merge_close(sorted(gutters + steps))
+            axes.append(AxisSeams(tuple(seams), _fit_panels(seams), tuple(_merge_close(sorted(gutters)))))
+        return axes[0], axes[1]
 
     return image.memo("layout.grid", compute)
 
