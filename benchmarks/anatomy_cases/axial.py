@@ -118,6 +118,11 @@ def _chest_real(data: Path) -> Iterator[tuple[str, Path]]:
     jsrt = data / "real/xray/chest/jsrt_scr/images"
     for p in sorted(jsrt.glob("*.png")):
         yield f"jsrt/{p.name}", p
+    yield from other_chests(data)
+
+
+def other_chests(data: Path) -> Iterator[tuple[str, Path]]:
+    """The 7 torchxrayvision test chests and the pydicom-data CR chest (no masks)."""
     for p in sorted((data / "real/xray/chest/torchxrayvision_tests").glob("*")):
         if p.suffix.lower() in (".png", ".jpg", ".jpeg"):
             yield f"xrv_tests/{p.name}", p

@@ -21,6 +21,7 @@ from scipy import ndimage as ndi
 from skimage import restoration, transform
 
 from . import Case
+from .axial import other_chests  # noqa: F401 - re-exported for benchmarks/chest_clavicles.py
 
 CHECK = "chest.clavicles"
 SIDES = ("right_clavicle", "left_clavicle")
@@ -85,16 +86,6 @@ def _shifted(path: Path, mask_path: Path, frac: float = 0.25) -> np.ndarray:
 
 def jsrt_films(data: Path) -> list[Path]:
     return sorted((data / "real/xray/chest/jsrt_scr/images").glob("*.png"))
-
-
-def other_chests(data: Path) -> Iterator[tuple[str, Path]]:
-    """The 7 torchxrayvision test chests and the pydicom-data CR chest (no masks)."""
-    for p in sorted((data / "real/xray/chest/torchxrayvision_tests").glob("*")):
-        if p.suffix.lower() in (".png", ".jpg", ".jpeg"):
-            yield f"xrv_tests/{p.name}", p
-    cr = data / "real/xray/pydicom_data/RG1_J2KR_display.png"
-    if cr.is_file():
-        yield "pydicom/RG1_J2KR_display.png", cr
 
 
 def cases(data_dir: Path | None) -> Iterator[Case]:
