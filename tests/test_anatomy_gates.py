@@ -72,7 +72,8 @@ def test_real_radiographs_are_not_turned_away(shared_data: Path) -> None:
 
     rows = [r for r in csv.DictReader(open(shared_data / "manifest.csv", newline=""))
             if r["modality"].startswith(("XR", "CR")) and r["generated"] != "yes"
-            and r["path"].lower().endswith((".png", ".jpg", ".jpeg"))]
+            and r["path"].lower().endswith((".png", ".jpg", ".jpeg"))
+            and not r["path"].startswith("generated/")]  # figure grids of real thumbnails live there
     assert len(rows) >= 250, "expected the real radiographs of ../shared/data"
     turned = []
     for r in rows:
@@ -97,3 +98,17 @@ def test_two_panels_need_a_gutter_a_straight_bone_edge_is_not_a_seam() -> None:
     knees = [knee_phantom(seed=s) for s in range(10)]
     assert [gate(k) for k in knees] == [""] * 10
     assert "panels" in gate(_sheet(knees[0], 1, 2))  # gated (the joint-line step adds a row seam: 2 x 2)
+
+
+def test_gan_thumbnail_strip_in_a_figure_is_a_sheet(shared_data: Path) -> None:
+    """The matplotlib strip of eight GAN hands (white surround, axes, tick labels): the plot area
+    is found inside the surround and its seven gutters give 1 x 8 panels, so the hand checks do
+    not read the strip as one hand with 3 digits."""
+    path = shared_data / "generated" / "hand_gan_thumbnails" / "fake_images.png"
+    if not path.is_file():
+        pytest.skip(f"{path} absent")
+    strip = np.asarray(Image.open(path).convert("L"), np.float32) / 255.0
+    panel = anatscore.run_check("layout.multi_panel", strip)
+    assert (panel.passed, panel.extra["rows"], panel.extra["cols"]) == (False, 1, 8), panel.reason
+    digits = anatscore.run_check("hand.digit_count", strip, region="hand", modality="xray")
+    assert digits.passed is None and "1 x 8 panels" in digits.reason

@@ -484,17 +484,63 @@ def _fit_panels(seams: list[float], max_panels: int = 12, tol: float = 0.12) -> 
     return best
 
 
+def _plot_area(g: np.ndarray, tol: float = 0.05, content: float = 0.5) -> np.ndarray:
+    """``g`` cropped to its plot area when it sits in a plain figure surround.
+
+    A figure (a matplotlib strip of GAN samples, a paper's panel) puts the panels inside a
+    plain white or black surround that also carries tick labels and captions; those few dark
+    marks break every gutter's "constant over the full height" test. The surround colour is the
+    median of the outermost 2-px frame, accepted as plain when 90 % of the frame is within
+    ``tol`` of it; content rows (columns) are those where at least ``content`` of the pixels
+    differ from it, and the crop spans the first to the last content row and column (gutters of
+    the surround colour between panels stay inside it). Without a plain surround, or when the crop would keep under a quarter of a side,
+    ``g`` is returned unchanged. Positions found on the crop are fractions of the crop.
+    """
+    h, w = g.shape
+    if min(h, w) < 16:
+        return g
+    frame = np.concatenate([g[:2].ravel(), g[-2:].ravel(), g[:, :2].ravel(), g[:, -2:].ravel()])
+    level = float(np.median(frame))
+    if np.mean(np.abs(frame - level) < tol) < 0.9:
+        return g
+    differs = np.abs(g - level) >= tol
+
+    def extent(mask: np.ndarray) -> tuple[int, int]:
+        idx = np.flatnonzero(mask)
+        return (int(idx[0]), int(idx[-1]) + 1) if idx.size else (0, 0)
+
+    r0, r1 = extent(differs.mean(axis=1) >= content)
+    c0, c1 = extent(differs.mean(axis=0) >= content)
+    if r1 - r0 < h / 4 or c1 - c0 < w / 4:
+        return g
+    return g[r0:r1, c0:c1]
+
+
 def grid_layout(image: LoadedImage) -> tuple[AxisSeams, AxisSeams]:
     """(row seams, column seams) of ``image`` (memoised)."""
 
+    def axis(arr: np.ndarray) -> tuple[AxisSeams, int]:
+        gutters, steps = _seam_kinds(arr)
+        gutters = _merge_close(sorted(gutters))
+        seams = _merge_close(sorted(gutters + steps))
+        by_gutters = _fit_panels(gutters)
+        panels = by_gutters if by_gutters > 1 else _fit_panels(seams)
+        shown = gutters if by_gutters > 1 else seams
+        return AxisSeams(tuple(shown), panels, tuple(gutters)), by_gutters
+
     def compute() -> tuple[AxisSeams, AxisSeams]:
         g = _small_grey(image, GRID_SIDE)
-        axes = []
-        for arr in (g.T, g):  # rows, then columns
-            gutters, steps = _seam_kinds(arr)
-            seams = _merge_close(sorted(gutters + steps))
-            axes.append(AxisSeams(tuple(seams), _fit_panels(seams), tuple(_merge_close(sorted(gutters)))))
-        return axes[0], axes[1]
+        (rows, _), (cols, _) = axis(g.T), axis(g)
+        if rows.panels * cols.panels == 1:
+            # A figure: panels inside a plain surround with tick labels or captions, which break
+            # the full-height gutter test. Look again inside the plot area, trusting only a grid
+            # that its gutter bands alone fit (gutters are the strong evidence).
+            crop = _plot_area(g)
+            if crop.shape != g.shape:
+                (r2, gr), (c2, gc) = axis(crop.T), axis(crop)
+                if max(gr, gc) > 1:
+                    return r2, c2
+        return rows, cols
 
     return image.memo("layout.grid", compute)
 
