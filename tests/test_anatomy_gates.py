@@ -97,6 +97,9 @@ def test_two_panels_need_a_gutter_a_straight_bone_edge_is_not_a_seam() -> None:
 
     knees = [knee_phantom(seed=s) for s in range(10)]
     assert [gate(k) for k in knees] == [""] * 10
+    # a hand's fingers, seen inside the plot-area crop, can show one gutter-like gap: not a sheet
+    hands = [hand_phantom(digits=6, seed=s) for s in (0, 4, 8)]
+    assert [gate(h) for h in hands] == [""] * 3
     assert "panels" in gate(_sheet(knees[0], 1, 2))  # gated (the joint-line step adds a row seam: 2 x 2)
 
 

@@ -536,9 +536,11 @@ def grid_layout(image: LoadedImage) -> tuple[AxisSeams, AxisSeams]:
             # the full-height gutter test. Look again inside the plot area, trusting only a grid
             # that its gutter bands alone fit (gutters are the strong evidence).
             crop = _plot_area(g)
-            if crop.shape != g.shape:
+            if crop.shape != g.shape and min(crop.shape[0] / g.shape[0], crop.shape[1] / g.shape[1]) >= 0.5:
                 (r2, gr), (c2, gc) = axis(crop.T), axis(crop)
-                if max(gr, gc) > 1:
+                # three or more panels: a hand's palm and fingers, cropped, can show one
+                # digit-to-digit gap that looks like a gutter
+                if max(gr, gc) > 1 and r2.panels * c2.panels >= 3:
                     return r2, c2
         return rows, cols
 
