@@ -406,12 +406,6 @@ def _straight_band(grey: np.ndarray, x0: int, x1: int, level: float, tol: float 
     return mad <= 1.5 and agree >= 0.75
 
 
-def _seams_1d(grey: np.ndarray) -> list[float]:
-    """All seam positions: gutter bands and abutting steps (see :func:`_seam_kinds`)."""
-    gutters, steps = _seam_kinds(grey)
-    return _merge_close(sorted(gutters + steps))
-
-
 def _seam_kinds(grey: np.ndarray) -> tuple[list[float], list[float]]:
     """Candidate seam positions (fraction of width) between columns of ``grey``.
 
