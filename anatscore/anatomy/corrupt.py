@@ -20,6 +20,7 @@ __all__ = [
     "duplicate_digit", "delete_digit", "remove_forearm_bone", "fuse_forearm_bones", "fuse_carpal_gaps",
     "fuse_phalanges", "insert_phalanx", "remove_phalanx", "remove_digit_ray",
     "fuse_joint", "distort_joint_contour",
+    "remove_vertebral_level", "duplicate_vertebral_level", "fuse_disc_space",
 ]
 
 
@@ -679,3 +680,89 @@ def distort_joint_contour(g: np.ndarray, line_xy: np.ndarray, at: float = 0.5, a
     sy = np.clip(yy - disp * nrm[..., 1], 0, h - 1)
     sx = np.clip(xx - disp * nrm[..., 0], 0, w - 1)
     return np.clip(ndi.map_coordinates(g, [sy, sx], order=1), 0, 1).astype(np.float32)
+
+
+# --- the spine column: a level removed, a level duplicated, a disc space fused -----------------
+
+def _column_weight(w: int, centre_x: float, half_width: float) -> np.ndarray:
+    """Horizontal blending weight of a column band: 1 within ``half_width`` of ``centre_x``,
+    a linear ramp to 0 over a further ``0.3 half_width`` on each side (no sharp vertical seam)."""
+    d = np.abs(np.arange(w, dtype=np.float64) - centre_x)
+    ramp = max(1.0, 0.3 * half_width)
+    return np.clip((half_width + ramp - d) / ramp, 0.0, 1.0)
+
+
+def _shift_column(g: np.ndarray, centre_x: float, half_width: float, src_rows: np.ndarray,
+                  period: float) -> np.ndarray:
+    """``g`` with the fine structure of the band around ``centre_x`` resampled from rows
+    ``src_rows`` (float, per row; rows whose source falls off the film keep their own).
+
+    Only the detail layer moves (film minus its Gaussian blur of ``sigma = period`` down and
+    ``half_width / 2`` across): the slow density of mediastinum, heart and diaphragm stays where
+    it is, so the moved column shows no box-shaped density step at the cut.
+    """
+    g = np.asarray(g, dtype=np.float64)
+    h, w = g.shape
+    ys = np.where((src_rows < 0) | (src_rows > h - 1), np.arange(h), src_rows)
+    y0 = np.floor(ys).astype(int)
+    y1 = np.minimum(y0 + 1, h - 1)
+    t = (ys - y0)[:, None]
+    low = ndi.gaussian_filter(g, (period, max(1.0, half_width / 2)))
+    detail = g - low
+    moved = low + (1 - t) * detail[y0] + t * detail[y1]
+    wt = _column_weight(w, centre_x, half_width)[None, :]
+    return np.clip((1 - wt) * g + wt * moved, 0, 1).astype(np.float32)
+
+
+def remove_vertebral_level(g: np.ndarray, centre_x: float, half_width: float, disc_row: float,
+                           period: float) -> np.ndarray:
+    """Cut one vertebral level out of the spine column and close the gap (one vertebra missing).
+
+    Inside the column band (``centre_x +- half_width`` px, blended over a further 30 %), every
+    row from ``disc_row`` (a disc space) down shows the column one ``period`` lower: the body
+    below the disc disappears, the next disc joins the previous body, and everything below moves
+    up by one level (the bottom ``period`` rows keep their own). Only the fine structure moves
+    (see :func:`_shift_column`). Ribs, lungs and heart
+    outside the band are untouched, so the column has one level fewer for the same thorax.
+    """
+    h = np.asarray(g).shape[0]
+    y = np.arange(h, dtype=np.float64)
+    return _shift_column(g, centre_x, half_width, np.where(y >= disc_row, y + period, y), period)
+
+
+def duplicate_vertebral_level(g: np.ndarray, centre_x: float, half_width: float, disc_row: float,
+                              period: float) -> np.ndarray:
+    """Repeat one vertebral level of the spine column (one vertebra too many).
+
+    Inside the column band, the level from ``disc_row`` to ``disc_row + period`` is shown twice:
+    rows from ``disc_row + period`` down read the column one ``period`` higher, pushing the rest
+    of the column down by one level (the lowest level leaves the film).
+    """
+    h = np.asarray(g).shape[0]
+    y = np.arange(h, dtype=np.float64)
+    return _shift_column(g, centre_x, half_width, np.where(y >= disc_row + period, y - period, y), period)
+
+
+def fuse_disc_space(g: np.ndarray, centre_x: float, half_width: float, disc_row: float,
+                    period: float, frac: float = 0.25) -> np.ndarray:
+    """Fuse one disc space of the spine column (block vertebra: two bodies with no disc between).
+
+    Inside the column band, rows within ``frac * period`` of ``disc_row`` are replaced, per
+    column, by the linear interpolation between the rows just outside that window (body above
+    and body below), plus the mean-free fine texture (original minus a Gaussian of 2 px) of the
+    body above, so the filled gap is textured bone rather than a flat bar.
+    """
+    g = np.asarray(g, dtype=np.float32)
+    h, w = g.shape
+    hw = max(2.0, frac * period)
+    a, b = int(np.floor(disc_row - hw)), int(np.ceil(disc_row + hw))
+    a, b = max(0, a), min(h - 1, b)
+    out = g.astype(np.float64).copy()
+    t = ((np.arange(a, b + 1) - a) / max(b - a, 1))[:, None]
+    fill = (1 - t) * out[a] + t * out[b]
+    tex = out - ndi.gaussian_filter(out, 2.0)
+    src = np.clip(np.arange(a, b + 1) - (b - a + 1), 0, h - 1)
+    fill = fill + tex[src]
+    wt = _column_weight(w, centre_x, half_width)[None, :]
+    out[a:b + 1] = (1 - wt) * out[a:b + 1] + wt * fill
+    return np.clip(out, 0, 1).astype(np.float32)
