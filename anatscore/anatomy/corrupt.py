@@ -20,7 +20,7 @@ __all__ = [
     "duplicate_digit", "delete_digit", "remove_forearm_bone", "fuse_forearm_bones", "fuse_carpal_gaps",
     "fuse_phalanges", "insert_phalanx", "remove_phalanx", "remove_digit_ray",
     "fuse_joint", "distort_joint_contour",
-    "remove_vertebral_level", "duplicate_vertebral_level", "fuse_disc_space",
+    "remove_vertebral_level", "duplicate_vertebral_level", "fuse_disc_space", "smear_spine_column",
 ]
 
 
@@ -766,3 +766,18 @@ def fuse_disc_space(g: np.ndarray, centre_x: float, half_width: float, disc_row:
     wt = _column_weight(w, centre_x, half_width)[None, :]
     out[a:b + 1] = (1 - wt) * out[a:b + 1] + wt * fill
     return np.clip(out, 0, 1).astype(np.float32)
+
+
+def smear_spine_column(g: np.ndarray, centre_x: float, half_width: float, period: float) -> np.ndarray:
+    """A featureless spine column (no vertebral bodies or discs, as generators often draw it).
+
+    Inside the band, the fine structure (film minus its Gaussian blur of ``sigma = period`` down,
+    ``half_width / 2`` across) is smoothed down the column by a Gaussian of ``sigma = period / 2``:
+    horizontal endplate and disc lines vanish, the column's vertical borders and the slow density
+    of mediastinum and heart stay.
+    """
+    g = np.asarray(g, dtype=np.float64)
+    low = ndi.gaussian_filter(g, (period, max(1.0, half_width / 2)))
+    detail = ndi.gaussian_filter1d(g - low, period / 2, axis=0)
+    wt = _column_weight(g.shape[1], centre_x, half_width)[None, :]
+    return np.clip((1 - wt) * g + wt * (low + detail), 0, 1).astype(np.float32)

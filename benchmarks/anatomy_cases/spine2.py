@@ -17,7 +17,10 @@ sixth of the period, within half a period of 60 % down the lung span.
   (:func:`~anatscore.anatomy.corrupt.remove_vertebral_level`), expected to fail
   ``spine.vertebra_count``;
 * ``vertebral_level_duplicated``: one level shown twice (expected to fail ``spine.vertebra_count``);
-* ``disc_space_fused``: that disc space filled with bone (expected to fail ``spine.spacing``).
+* ``disc_space_fused``: that disc space filled with bone (expected to fail ``spine.spacing``);
+* ``spine_column_smeared``: the column's fine structure smoothed down the column over a band of
+  +-7 % of the width (no vertebrae visible; :func:`~anatscore.anatomy.corrupt.smear_spine_column`):
+  the null case for the period's confidence, expected to fail ``spine.vertebra_count``.
 
 The even-indexed JSRT films (sorted by name) calibrate constants, the odd-indexed are held out
 (``meta["half"]``).
@@ -39,11 +42,13 @@ from . import Case
 from .axial import _grey, other_chests
 
 COUNT, SPACING = "spine.vertebra_count", "spine.spacing"
+SMEAR_HALF_WIDTH = 0.07  # of the width: covers every column centre the analysis tries
 KUB = "real/xray/abdomen/vanderbilt_kub_annotated.png"
 CORRUPTIONS: dict[str, tuple[Callable[..., np.ndarray], str]] = {
     "vertebral_level_removed": (corrupt.remove_vertebral_level, COUNT),
     "vertebral_level_duplicated": (corrupt.duplicate_vertebral_level, COUNT),
     "disc_space_fused": (corrupt.fuse_disc_space, SPACING),
+    "spine_column_smeared": (corrupt.smear_spine_column, COUNT),
 }
 
 
@@ -85,6 +90,8 @@ def column_from_masks(image: Path) -> tuple[float, float, float, float]:
 def _corrupted(image: Path, kind: str) -> np.ndarray:
     fn, _ = CORRUPTIONS[kind]
     cx, hw, disc, period = column_from_masks(image)
+    if kind == "spine_column_smeared":
+        return fn(_grey(image), cx, SMEAR_HALF_WIDTH * _grey(image).shape[1], period)
     return fn(_grey(image), cx, hw, disc, period)
 
 
