@@ -20,7 +20,10 @@ each JSRT film's spine column, and prints:
   ``spine.spacing``) against the phantom bound 0.3 on the real films and the fused-disc
   corruptions;
 * the paired change (corrupted minus original film) of ``levels``, of the autocorrelation and of
-  the number of disc dips found, per corruption: what the measure itself sees.
+  the number of disc dips found, per corruption: what the measure itself sees. The
+  ``spine_column_smeared`` corruption (no vertebrae left in the column) is the null case of the
+  period's confidence: how often a clear period is still found there;
+* what ``spine.vertebra_count``'s detector (``analyse_spine``) reads on the KUB.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from anatscore.anatomy.chest import WORK, segment_lungs, to_work  # noqa: E402
-from anatscore.anatomy.spine import chest_column_period  # noqa: E402
+from anatscore.anatomy.spine import WORK_H, analyse_spine, chest_column_period  # noqa: E402
 from benchmarks.anatomy_cases import spine2  # noqa: E402
 
 SPACING_BOUND = 0.3  # spine.spacing's bound (anatscore/anatomy/regions/spine.json)
@@ -47,7 +50,7 @@ def measure(data: Path, quick: int = 0) -> list[dict]:
     """One record per chest case: levels, strength, irregularity, disc dips (None without lungs)."""
     out = []
     films = {p.name for p in spine2.jsrt_films(data)[: quick or None]}
-    for case in spine2.cases(data):
+    for case in spine2.all_cases(data):
         if case.region != "chest":
             continue
         base = case.name.split("#")[0]
@@ -122,6 +125,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows = measure(args.data, args.quick)
     summary = report(rows, args.min_strength)
+    kub = args.data / spine2.KUB
+    if kub.is_file():
+        p = analyse_spine(spine2._grey(kub))
+        period = "-" if p.period is None else f"{p.period:.0f}"
+        print(f"\nKUB ({spine2.KUB}): analyse_spine reads {p.count} bodies, period {period} px of the "
+              f"{WORK_H}-row grid, autocorrelation {p.periodicity:.2f}")
+        summary["kub"] = {"count": p.count, "period": p.period, "periodicity": p.periodicity}
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     return 0

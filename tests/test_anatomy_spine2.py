@@ -105,3 +105,19 @@ def test_jsrt_column_lies_in_the_mediastinum_and_period_agrees_with_anatomy(shar
             clear += 1
             assert 7 <= c.levels <= 13, (p.name, c.levels)
     assert clear >= 6
+
+
+def test_harness_cases_follow_the_registry(shared_data: Path) -> None:
+    """spine.* is not registered for chests or abdomens, so the shared harness gets none of the
+    spine2 cases (they would count the JSRT chests twice for chest.* and every column corruption
+    as an anatomy.plausible miss); benchmarks/spine_chest.py reads all of them."""
+    from anatscore.checks import applies
+    from anatscore.registry import check_spec
+    from anatscore.types import ImageMeta
+
+    chest = ImageMeta(image_id="-", path="-", modality="xray", region="chest")
+    registered = applies(check_spec("spine.vertebra_count"), chest)[0]
+    harness = list(spine2.cases(shared_data))
+    every = list(spine2.all_cases(shared_data))
+    assert len(every) == 135 + 1 + 127 * len(spine2.CORRUPTIONS)
+    assert len(harness) == (sum(c.region == "chest" for c in every) if registered else 0)
