@@ -60,7 +60,8 @@ def main() -> int:
             x = res.extra
             bone = (not rec["vault_gap"].contains(res.value) or not rec["vault_waviness"].contains(x["waviness"])
                     or (np.isfinite(x["concavity"]) and not rec["vault_concavity"].contains(x["concavity"])))
-            outline = bool(np.isfinite(x["skin_concavity"]) and not rec["skin_concavity"].contains(x["skin_concavity"]))
+            outline = bool(np.isfinite(x["outline_concavity"])
+                           and not rec["outline_concavity"].contains(x["outline_concavity"]))
             by_measure[case.failure_type or "real"].append((bool(bone), outline))
     print(f"{NAME}: {sum(len(v) for v in rows.values())} cases in {time.perf_counter() - t0:.0f} s; "
           f"median {np.median(ms):.0f} ms per 670x836 film for the check (decoding not included)")
@@ -81,6 +82,10 @@ def main() -> int:
         print(f"{kind}: flagged by the bone measures (gap, waviness, vault dent) {sum(b for b, _ in flags)}/{n}, "
               f"by the outer-outline dent {sum(o for _, o in flags)}/{n}, by the outline dent only "
               f"{sum(o and not b for b, o in flags)}/{n}")
+    for kind in ("vault_segment_erased", "vault_wavy", "vault_bone_wavy"):
+        missed = sorted(r[0].split("/")[-1].split("#")[0] for (_, k), v in rows.items() if k == kind for r in v
+                        if r[1] is not False)
+        print(f"{kind}: missed on {', '.join(missed) or 'none'}")
     for half in ("even", "odd"):
         real = rows[(half, "real")]
         gaps = np.array([r[2] for r in real if r[2] is not None], float)
