@@ -40,7 +40,7 @@ def main() -> int:
         return 1
     spec = check_spec(NAME)
     fn = resolve(spec.target)
-    rows: dict[tuple[str, str], list[tuple[str, bool | None, float | None, float | None]]] = defaultdict(list)
+    rows: dict[tuple[str, str], list[tuple[str, bool | None, float | None, float | None, float | None]]] = defaultdict(list)
     rec = expected("head")
     # per failure type: detections by the bone measures alone (gap, waviness, vault dent) and by
     # the outer-outline dent alone
@@ -55,7 +55,7 @@ def main() -> int:
         res = fn(LoadedImage(meta=meta, grey=case.array()), CheckContext())
         ms.append(1000 * (time.perf_counter() - t))
         key = (case.meta["half"], case.failure_type or "real")
-        rows[key].append((case.name, res.passed, res.value, res.extra.get("waviness")))
+        rows[key].append((case.name, res.passed, res.value, res.extra.get("waviness"), res.extra.get("outline_concavity")))
         if res.passed is not None:
             x = res.extra
             bone = (not rec["vault_gap"].contains(res.value) or not rec["vault_waviness"].contains(x["waviness"])
@@ -90,9 +90,28 @@ def main() -> int:
         real = rows[(half, "real")]
         gaps = np.array([r[2] for r in real if r[2] is not None], float)
         wav = np.array([r[3] for r in real if r[3] is not None], float)
+        outl = np.array([r[4] for r in real if r[4] is not None], float)
         fails = [f"{r[0].split('/')[-1]} (gap {r[2]:.3f}, waviness {r[3]:.4f})" for r in real if r[1] is False]
         print(f"{half}: real gap max {np.nanmax(gaps):.3f}, median {np.nanmedian(gaps):.3f}; waviness "
-              f"max {np.nanmax(wav):.4f}, median {np.nanmedian(wav):.4f}; failing: {', '.join(fails) or 'none'}")
+              f"max {np.nanmax(wav):.4f}, median {np.nanmedian(wav):.4f}; outline dent max {np.nanmax(outl):.4f}; "
+              f"failing: {', '.join(fails) or 'none'}")
+    # where the bone-only ripple lands: its displacement at the real film's traced bone outer
+    # surface (the corruption is placed from its own bone finder, not from the check's trace)
+    from anatscore.anatomy.skull import analyse_vault
+
+    off_surface = []
+    for img, lm in skull.cephalograms(data):
+        g = skull._grey(img)
+        v = analyse_vault(g)
+        pts = np.array(v.surface or v.skin) / v.scale
+        d = np.abs(skull2.bone_wave_displacement(g, skull.nasion(lm)))
+        moved = d[np.clip(np.rint(pts[:, 0]).astype(int), 0, g.shape[0] - 1),
+                  np.clip(np.rint(pts[:, 1]).astype(int), 0, g.shape[1] - 1)]
+        share = float(np.mean(moved > 5.0))
+        if share < 0.3:
+            off_surface.append(f"{img.stem} ({share:.0%}, max {moved.max():.1f} px)")
+    print(f"vault_bone_wavy: films where under 30 % of the traced outer-surface points move by more than 5 px "
+          f"(amplitude {skull2.AMP:.1%} of the width, 16.8 px at 670 px): {', '.join(off_surface) or 'none'}")
     # orientation: the same films facing left (mirrored) must give the same verdicts
     mirrored_fail = []
     for img, _ in skull.cephalograms(data):
