@@ -86,6 +86,7 @@ SKIN_LATER = 3.0  # px at WORK: cost of passing over one skin candidate (prefer 
 SURFACE_SIGMA = 1.0  # px at WORK: Gaussian smoothing of the film before the bone-surface crossing
 SURFACE_LEVEL = 0.5  # the bone surface: where the film falls to this fraction between outside and bone
 SURFACE_REACH = 40.0  # px at WORK: how far out from the vault ridge the bone surface is looked for
+SURFACE_BEYOND_SKIN = 3.0  # px at WORK: a crossing further out than the skin by more is not the bone's surface
 
 
 @dataclass
@@ -326,7 +327,9 @@ def _bone_surface(out: SkullVault, g: np.ndarray, theta: np.ndarray, r_vault: np
         if below.size and below[0] > 0:
             j = int(below[0])
             f = (p[j - 1] - level) / max(p[j - 1] - p[j], 1e-12)
-            surf[i] = rad[i, j - 1] + f * step
+            r_cross = rad[i, j - 1] + f * step
+            if r_cross <= r_skin[i] + SURFACE_BEYOND_SKIN * k:  # the bone ends before the open air starts
+                surf[i] = r_cross
     ok = np.isfinite(surf)
     if ok.sum() < MIN_SECTOR:
         return

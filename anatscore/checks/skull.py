@@ -52,7 +52,8 @@ def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
         problems.append("too little continuous vault bone to trace its outline")
     ok = not problems
     reason = "; ".join(problems) if problems else (
-        f"continuous vault over {v.sector_rays} rays (longest weak stretch {v.gap:.0%}, waviness {v.waviness:.3f}, dent {v.concavity:.3f})")
+        f"continuous vault over {v.sector_rays} rays (longest weak stretch {v.gap:.0%}, waviness {v.waviness:.3f}, dent {v.concavity:.3f}, "
+        f"outer outline dent {v.outline_concavity:.3f})")
     # evidence in original-image pixels (row, col)
     f = 1.0 / v.scale
     evidence = {"vault_points": [[round(a * f, 1), round(b * f, 1)] for a, b in v.points[::2]],
