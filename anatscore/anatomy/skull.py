@@ -305,8 +305,14 @@ def _bone_surface(out: SkullVault, g: np.ndarray, theta: np.ndarray, r_vault: np
     samples beyond the skin; the surface is the first crossing below ``air + SURFACE_LEVEL (bone -
     air)``, linearly interpolated between samples. This is the edge of the bone itself, where the
     outside class (``skin``) can start a scalp's thickness further out and on whole working
-    pixels. Rays whose crossing steps more than ``SKIN_STEP`` px off its 5-ray running median
-    (the crossing falling into a sinus or onto the scalp) are dropped before the dent measure.
+    pixels. A crossing more than ``SURFACE_BEYOND_SKIN`` px beyond the skin is not the bone (the
+    bone ends before the open air starts) and the ray gets none. Rays whose crossing steps more
+    than ``SKIN_STEP`` px off its 5-ray running median (the crossing falling into a sinus or
+    onto the scalp) are dropped before the dent measure.
+
+    Hand-written rather than ``skimage.measure.find_contours``: the level differs from ray to
+    ray (each ray's own bone and outside levels), and one crossing per ray of the sector is what
+    the dent measure needs, not closed iso-lines over the whole film.
     """
     cy, cx = out.centre
     gs = ndi.gaussian_filter(g, SURFACE_SIGMA * k)
