@@ -36,6 +36,7 @@ AXIS_BANDS = 3  # horizontal bands whose best mirror columns give the axis (medi
 CELL_ROWS = ("upper (iliac wings)", "lower (hips, femora)")
 CELL_COLS = ("medial", "middle", "lateral")
 EDGE_SIGMA = 1.0  # working px: Gaussian derivative scale of the edge energy
+TILTS = (-10.0, -7.5, -5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0)  # degrees: in-plane tilts of the axis tried
 
 
 @dataclass
@@ -45,6 +46,7 @@ class PelvisSymmetry:
     balance: float  # bright-bone area right of the axis / left of it (whole band)
     band_balance: tuple[float, ...] = ()  # min(r, 1/r) of that ratio per horizontal band (upper, lower)
     cell_balance: tuple[float, ...] = ()  # min(q, 1/q) of edge energy per cell: (upper, lower) x (medial, middle, lateral)
+    tilt: float = 0.0  # degrees: the film is rotated by this before the axis and cells (best mirror)
 
     @property
     def worst_cell(self) -> tuple[str, str]:
@@ -79,16 +81,31 @@ def _ratio(a: float, b: float) -> float:
     return float(min(a / b, b / a))
 
 
+def _axis(b: np.ndarray, r0: int, r1: int, n: int) -> tuple[int, float]:
+    """The axis column (median of the best mirror columns of ``AXIS_BANDS`` horizontal bands of
+    rows ``r0:r1``) and the whole band pair's mirror correlation about it."""
+    cuts = np.linspace(r0, r1, AXIS_BANDS + 1).astype(int)
+    c = int(np.median([_best_axis(b, slice(cuts[i], cuts[i + 1]), n)[0] for i in range(AXIS_BANDS)]))
+    ww = min(int(0.4 * n), c, n - 1 - c)
+    return c, _corr(b[r0:r1, c - ww: c], b[r0:r1, c + 1: c + 1 + ww][:, ::-1])
+
+
 def analyse_pelvis(grey: np.ndarray, n: int = WORK) -> PelvisSymmetry:
     """Mirror symmetry of a frontal pelvis film (grey [0, 1], bright = bone)."""
-    g = normalise_window(to_work(grey, n))
-    b = ndi.gaussian_filter(g, 1.0) - ndi.gaussian_filter(g, n / 16)
+    g0 = normalise_window(to_work(grey, n))
+    b0 = ndi.gaussian_filter(g0, 1.0) - ndi.gaussian_filter(g0, n / 16)
     r0, r1 = int(0.05 * n), int(0.95 * n)
     rows = slice(r0, r1)
-    cuts = np.linspace(r0, r1, AXIS_BANDS + 1).astype(int)
-    best_c = int(np.median([_best_axis(b, slice(cuts[i], cuts[i + 1]), n)[0] for i in range(AXIS_BANDS)]))
+    # the axis may be tilted in the film (patient or detector rotated): the tilt whose axis gives
+    # the best mirror correlation; the film is then measured rotated upright
+    best_c, best_r, tilt = n // 2, -2.0, 0.0
+    for t in TILTS:
+        b = b0 if t == 0 else ndi.rotate(b0, t, reshape=False, order=1, mode="nearest")
+        c, r = _axis(b, r0, r1, n)
+        if r > best_r:
+            best_c, best_r, tilt = c, r, t
+    g = g0 if tilt == 0 else ndi.rotate(g0, tilt, reshape=False, order=1, mode="nearest")
     ww = min(int(0.4 * n), best_c, n - 1 - best_c)
-    best_r = _corr(b[rows, best_c - ww: best_c], b[rows, best_c + 1: best_c + 1 + ww][:, ::-1])
     thr = np.quantile(g, 0.7)
     bright = g[rows] > thr
     left_area = float(bright[:, best_c - ww: best_c].sum())
@@ -109,4 +126,4 @@ def analyse_pelvis(grey: np.ndarray, n: int = WORK) -> PelvisSymmetry:
     cells = [_ratio(float(right[row_cuts[i]:row_cuts[i + 1], col_cuts[j]:col_cuts[j + 1]].sum()),
                     float(left[row_cuts[i]:row_cuts[i + 1], col_cuts[j]:col_cuts[j + 1]].sum()))
              for i in range(len(CELL_ROWS)) for j in range(len(CELL_COLS))]
-    return PelvisSymmetry(best_c / n, best_r, right_area / max(left_area, 1.0), tuple(bands), tuple(cells))
+    return PelvisSymmetry(best_c / n, best_r, right_area / max(left_area, 1.0), tuple(bands), tuple(cells), tilt)
