@@ -103,7 +103,8 @@ def report(rows: list[dict], min_strength: float) -> dict:
         det = sum(1 for x in c if not lo <= x["levels"] <= hi)
         sdet = sum(1 for x in c if x["irregularity"] is not None and x["irregularity"] > SPACING_BOUND)
         pairs = [(x, by_base[x["base"]]) for x in xs if x["base"] in by_base]
-        dl = np.array([x["levels"] - o["levels"] for x, o in pairs if x["levels"] is not None and o["levels"] is not None])
+        dl = np.array([x["levels"] - o["levels"] for x, o in pairs
+                       if x["levels"] is not None and o["levels"] is not None])
         ds = np.array([x["strength"] - o["strength"] for x, o in pairs])
         dd = np.array([x["dips"] - o["dips"] for x, o in pairs], dtype=float)
         print(f"{ft:<28} {len(c):>3}/{len(xs):<3} {det:>5}/{len(c):<4} {sdet:>6}/{len(c):<5} "

@@ -12,6 +12,12 @@ relative deviation of a body-to-body interval from the linear trend of the inter
 
 There is no real spine series in the workplace data: this detector is validated on phantoms only
 (see ``spine_phantom``), and says so in the README.
+
+:func:`chest_column_period` measures the vertebral period of the thoracic spine seen through the
+mediastinum of a frontal chest film (column placed between the lung fields of
+:mod:`anatscore.anatomy.chest`). It is measured on the real chests by
+``benchmarks/spine_chest.py`` (a clear period on 80 of 135 films, agreeing with anatomy; blind to
+one level removed or repeated, since neither changes the period) and backs no registered check.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy import signal
 from skimage import transform
+
+from .chest import LungField
 
 WORK_H = 512
 
@@ -217,8 +225,8 @@ def _to_height(grey: np.ndarray, h: int) -> np.ndarray:
     return transform.resize(g, (h, w), anti_aliasing=g.shape[0] > 2 * h, preserve_range=True, order=1)
 
 
-def column_profile(g: np.ndarray, centre_x: float, top: int, bottom: int,
-                   band_frac: float = 0.04, seg: tuple[float, float] = (0.3, 1.1)) -> tuple[np.ndarray, tuple[int, int]]:
+def column_profile(g: np.ndarray, centre_x: float, top: int, bottom: int, band_frac: float = 0.04,
+                   seg: tuple[float, float] = (0.3, 1.1)) -> tuple[np.ndarray, tuple[int, int]]:
     """Detrended intensity profile down the spine column of a chest on the working grid ``g``.
 
     The film is smoothed anisotropically (Gaussian sigma 3 px down, 9 px across on the 1024 grid:
@@ -266,7 +274,7 @@ def _strongest_period(p: np.ndarray, lo: int, hi: int) -> tuple[Optional[float],
     return float(k + off), float(b)
 
 
-def chest_column_period(grey: np.ndarray, lungs: dict, grid: int) -> Optional[ColumnPeriod]:
+def chest_column_period(grey: np.ndarray, lungs: dict[str, LungField], grid: int) -> Optional[ColumnPeriod]:
     """Vertebral period along the thoracic spine of a frontal chest (None without both lungs).
 
     ``lungs``: the lung fields of :func:`anatscore.anatomy.chest.segment_lungs` on a ``grid`` x
