@@ -99,9 +99,9 @@ def test_corruptions_detected_on_held_out_films(shared_data):
         g, n = _grey(img), nasion(lm)
         erased += _run(erase_vault_segment(g, n))[0].passed is False
         wavy += _run(wavy_vault(g, n))[0].passed is False
-    # measured: erased 15/15, wavy 13/15
+    # measured: erased 15/15, wavy 13/15 before branch ripple, 14/15 since
     assert erased >= 14
-    assert wavy >= 12
+    assert wavy >= 13
 
 
 def test_ct_head_slice_not_applicable():

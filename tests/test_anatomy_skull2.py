@@ -74,5 +74,6 @@ def test_bone_only_ripple_detected_on_held_out_films(shared_data):
     if not pairs:
         pytest.skip("no cephalograms with landmarks in shared data")
     caught = sum(_check(bone_wavy_vault(_grey(img), nasion(lm))).passed is False for img, lm in pairs)
-    # measured (benchmarks/skull_vault.py): 10/15
-    assert caught >= 9, caught
+    # measured (benchmarks/skull_vault.py): 10/15 before branch ripple, 15/15 since (the outer
+    # outline dent judged on both outline estimates, bound 0.016 set on the even half)
+    assert caught >= 14, caught

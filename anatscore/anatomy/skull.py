@@ -36,6 +36,14 @@ aspect kept):
    - ``skin_concavity``: the same dent measure on the skin points of the sector (the head's
      outline over the vault), after dropping rays whose skin radius steps more than
      ``SKIN_STEP`` px off its 5-ray running median: a rippled or dented skull outline;
+   - ``surface_concavity``: the same dent measure on the bone's own outer surface, found
+     sub-pixel on each ray as the first fall, outwards from the vault ridge, below halfway
+     between the bone and the outside (:func:`_bone_surface`); the "skin" can lie a scalp's
+     thickness further out, on whole pixels, and misses a ripple of the bone under the scalp;
+   - ``outline_concavity`` (judged): the smaller of ``skin_concavity`` and ``surface_concavity``:
+     a dent of the outer outline seen by both estimates (each alone has its own artefacts on
+     real films: the outside class stepping from the scalp onto the bone, the mid-level crossing
+     falling into a sinus);
    - ``aspect`` (reported, not judged): horizontal over vertical semi-axis of the axis-aligned
      ellipse ``a x^2 + b y^2 + c x + d y = 1`` fitted to the trace. It is exactly equivariant to
      axis-aligned scaling, but the arc visible on a tightly cropped cephalogram is too short for
@@ -75,6 +83,10 @@ VAULT_OUTER = 0.3  # cost per working px of a vault candidate's depth under the 
 VAULT_MISS = 6.0  # cost of leaving a ray without vault (working px of jump equivalent)
 VAULT_RESTART = 3.0  # cost of entering or leaving a stretch without vault
 SKIN_LATER = 3.0  # px at WORK: cost of passing over one skin candidate (prefer the innermost)
+SURFACE_SIGMA = 1.0  # px at WORK: Gaussian smoothing of the film before the bone-surface crossing
+SURFACE_LEVEL = 0.5  # the bone surface: where the film falls to this fraction between outside and bone
+SURFACE_REACH = 40.0  # px at WORK: how far out from the vault ridge the bone surface is looked for
+SURFACE_BEYOND_SKIN = 3.0  # px at WORK: a crossing further out than the skin by more is not the bone's surface
 
 
 @dataclass
@@ -95,6 +107,18 @@ class SkullVault:
     skin: list[tuple[float, float]] = field(default_factory=list)  # (row, col) skin points of the sector
     reason: Optional[str] = None  # why nothing could be measured
     scale: float = 1.0  # working size / original size: original pixel = working pixel / scale
+    surface_concavity: float = float("nan")  # the same dent measure on the bone's outer surface (mid-level crossing)
+    surface: list[tuple[float, float]] = field(default_factory=list)  # (row, col) bone outer-surface points
+
+    @property
+    def outline_concavity(self) -> float:
+        """Dent of the outer outline over the vault seen by *both* outline estimates: the smaller of
+        ``skin_concavity`` (where the outside class starts) and ``surface_concavity`` (the bone's
+        mid-level outer surface). A dent or ripple of the bone's outer surface shows on both; an
+        artefact of one estimate (the outside class stepping from the scalp onto the bone, the
+        mid-level crossing dropping into a sinus) on one only. NaN only when neither is measured."""
+        vals = [v for v in (self.skin_concavity, self.surface_concavity) if np.isfinite(v)]
+        return float(min(vals)) if vals else float("nan")
 
 
 def _ray_origin(body: np.ndarray) -> Optional[tuple[float, float]]:
@@ -267,7 +291,62 @@ def analyse_vault(grey: np.ndarray, seg: Optional[Segmentation] = None) -> Skull
         out.aspect = _fit_aspect(py, px)
         out.points = [(float(a), float(b)) for a, b in zip(py, px)]
         out.concavity = _concavity(py, px, (cy, cx), float(np.median(rr)))
+        _bone_surface(out, g, theta[idx], rr, skin_r[idx], k)
     return out
+
+
+def _bone_surface(out: SkullVault, g: np.ndarray, theta: np.ndarray, r_vault: np.ndarray,
+                  r_skin: np.ndarray, k: float) -> None:
+    """The bone's outer surface over the sector, sub-pixel, and its dent (``out.surface``,
+    ``out.surface_concavity``).
+
+    On each ray of the smoothed film (Gaussian ``SURFACE_SIGMA``), from the vault ridge outwards:
+    ``bone`` = the brightest value within 3 px of the ridge, ``air`` = the 10th percentile of the
+    samples beyond the skin; the surface is the first crossing below ``air + SURFACE_LEVEL (bone -
+    air)``, linearly interpolated between samples. This is the edge of the bone itself, where the
+    outside class (``skin``) can start a scalp's thickness further out and on whole working
+    pixels. A crossing more than ``SURFACE_BEYOND_SKIN`` px beyond the skin is not the bone (the
+    bone ends before the open air starts) and the ray gets none. Rays whose crossing steps more
+    than ``SKIN_STEP`` px off its 5-ray running median (the crossing falling into a sinus or
+    onto the scalp) are dropped before the dent measure.
+
+    Hand-written rather than ``skimage.measure.find_contours``: the level differs from ray to
+    ray (each ray's own bone and outside levels), and one crossing per ray of the sector is what
+    the dent measure needs, not closed iso-lines over the whole film.
+    """
+    cy, cx = out.centre
+    gs = ndi.gaussian_filter(g, SURFACE_SIGMA * k)
+    step = 0.25
+    t = np.arange(0.0, SURFACE_REACH * k, step)
+    rad = r_vault[:, None] + t[None, :]
+    yy = cy - np.sin(theta)[:, None] * rad
+    xx = cx + np.cos(theta)[:, None] * rad
+    prof = ndi.map_coordinates(gs, [yy.ravel(), xx.ravel()], order=1, mode="nearest").reshape(rad.shape)
+    near = max(2, int(round(3 * k / step)))
+    surf = np.full(theta.size, np.nan)
+    for i in range(theta.size):
+        p = prof[i]
+        beyond = rad[i] > r_skin[i]
+        air = float(np.percentile(p[beyond], 10)) if beyond.any() else float(p.min())
+        level = air + SURFACE_LEVEL * (float(p[:near].max()) - air)
+        below = np.flatnonzero(p < level)
+        if below.size and below[0] > 0:
+            j = int(below[0])
+            f = (p[j - 1] - level) / max(p[j - 1] - p[j], 1e-12)
+            r_cross = rad[i, j - 1] + f * step
+            if r_cross <= r_skin[i] + SURFACE_BEYOND_SKIN * k:  # the bone ends before the open air starts
+                surf[i] = r_cross
+    ok = np.isfinite(surf)
+    if ok.sum() < MIN_SECTOR:
+        return
+    steady = np.zeros(theta.size, bool)
+    steady[ok] = np.abs(surf[ok] - medfilt(surf[ok], 5)) <= SKIN_STEP * k
+    if steady.sum() < MIN_SECTOR:
+        return
+    py = cy - surf[steady] * np.sin(theta[steady])
+    px = cx + surf[steady] * np.cos(theta[steady])
+    out.surface = [(float(a), float(b)) for a, b in zip(py, px)]
+    out.surface_concavity = _concavity(py, px, (cy, cx), float(np.median(surf[steady])))
 
 
 def _abs_jump(r_next: np.ndarray, r_prev: np.ndarray) -> np.ndarray:

@@ -16,20 +16,21 @@ from . import CheckContext
 
 
 def symmetry(image: Any, ctx: CheckContext) -> CheckResult:
-    """Value: the smaller band balance (1 = equal bone area both sides in both bands).
+    """Value: the smallest cell balance (1 = equal edge energy in every mirrored cell pair).
 
-    Fails when that balance is below the record's ``band_balance`` minimum, or when the film has
-    no mirror-symmetric structure at all (``mirror_correlation``; e.g. noise, which is "balanced").
+    Fails when that balance is below the record's ``cell_balance`` minimum (a bone missing on
+    one side: its cell keeps much less edge energy than the mirror cell), or when the film has no
+    mirror-symmetric structure at all (``mirror_correlation``; e.g. noise, which is "balanced").
     """
     name = "pelvis.symmetry"
     if image.meta.view == "lateral":
         return CheckResult.na(name, "symmetry applies to frontal (AP) pelvis films, image is lateral")
     p = image.memo("anatomy.pelvis.symmetry", lambda: analyse_pelvis(image.grey))
-    rng = expected("pelvis")["band_balance"]
-    worst = min(p.band_balance)
-    which = ("upper (iliac wings)", "lower (hips, femora)")[int(np.argmin(p.band_balance))]
+    rng = expected("pelvis")["cell_balance"]
+    worst = min(p.cell_balance)
+    band, col = p.worst_cell
     ok = rng.contains(worst)
-    reason = (f"left/right bone balance {worst:.2f} in the {which} band "
+    reason = (f"left/right edge balance {worst:.2f} in the {band} band, {col} third "
               f"({'within' if ok else 'below'} {rng.describe()}; axis at {p.axis_frac:.0%} of the width)")
     mc = expected("pelvis")["mirror_correlation"]
     if not mc.contains(p.symmetry):
@@ -37,4 +38,5 @@ def symmetry(image: Any, ctx: CheckContext) -> CheckResult:
         reason = (f"no mirror-symmetric bone structure (mirror correlation {p.symmetry:.2f}, expected "
                   f"{mc.describe()}); " + reason)
     return CheckResult.judge(name, worst, ok, reason, mirror_correlation=p.symmetry,
-                             band_balance=list(p.band_balance), axis_frac=p.axis_frac)
+                             cell_balance=list(p.cell_balance), band_balance=list(p.band_balance),
+                             axis_frac=p.axis_frac)

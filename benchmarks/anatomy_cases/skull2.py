@@ -32,6 +32,22 @@ SIGMA_X = 0.012  # of the width: horizontal extent of the warp around the bone
 INSET = 0.01  # of the width: window centre this far inside the bone's outer surface
 
 
+def bone_wave_displacement(g: np.ndarray, nasion_rc: tuple[float, float], amp: float = AMP,
+                           wavelength: float = WAVELENGTH) -> np.ndarray:
+    """The horizontal displacement field (H, W) in pixels of :func:`bone_wavy_vault`:
+    ``A sin(2 pi y / lambda) * wx(x, y) * wy(y)`` (see the module docstring)."""
+    h, w = g.shape
+    ny, _ = nasion_rc
+    rows = _forehead_rows(g, ny, 0.1, 0.9)
+    peaks, outers = frontal_bone(g, nasion_rc, rows)
+    outer = ndi.median_filter(outers.astype(np.float64), size=9, mode="nearest")
+    centre = np.interp(np.arange(h), rows, outer) - INSET * w
+    yy, xx = np.mgrid[:h, :w].astype(np.float64)
+    win_x = np.exp(-0.5 * ((xx - centre[:, None]) / (SIGMA_X * w)) ** 2)
+    win_y = np.exp(-0.5 * ((yy - 0.45 * ny) / (0.3 * ny)) ** 2)
+    return amp * w * np.sin(2 * np.pi * yy / (wavelength * ny)) * win_x * win_y
+
+
 def bone_wavy_vault(g: np.ndarray, nasion_rc: tuple[float, float], amp: float = AMP,
                     wavelength: float = WAVELENGTH) -> np.ndarray:
     """Ripple the frontal bone under a smooth scalp (see the module docstring).
@@ -42,15 +58,8 @@ def bone_wavy_vault(g: np.ndarray, nasion_rc: tuple[float, float], amp: float = 
     from skimage.transform import warp
 
     h, w = g.shape
-    ny, _ = nasion_rc
-    rows = _forehead_rows(g, ny, 0.1, 0.9)
-    peaks, outers = frontal_bone(g, nasion_rc, rows)
-    outer = ndi.median_filter(outers.astype(np.float64), size=9, mode="nearest")
-    centre = np.interp(np.arange(h), rows, outer) - INSET * w
     yy, xx = np.mgrid[:h, :w].astype(np.float64)
-    win_x = np.exp(-0.5 * ((xx - centre[:, None]) / (SIGMA_X * w)) ** 2)
-    win_y = np.exp(-0.5 * ((yy - 0.45 * ny) / (0.3 * ny)) ** 2)
-    dx = amp * w * np.sin(2 * np.pi * yy / (wavelength * ny)) * win_x * win_y
+    dx = bone_wave_displacement(g, nasion_rc, amp, wavelength)
     return warp(g, np.array([yy, xx + dx]), order=1, mode="edge", preserve_range=True).astype(np.float32)
 
 
