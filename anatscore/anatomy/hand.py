@@ -17,11 +17,12 @@
    show >= 6 runs and 17 show 7 (the former rule, scanlines counted wherever they lie, read 7
    digits), but the longest unbroken band with >= 6 runs is 10 rows, against 56 rows with
    >= 5 (the band needed is 17 rows there). At gamma 3 the >= 6 band is 16 rows: a margin of
-   one row (``benchmarks/hand_bands.py`` prints these figures).
+   one row (``benchmarks/hand_bands.py`` prints these figures). The counting scanline is a
+   row with exactly ``k`` runs (where the smoothed count also reaches ``k``), the one nearest
+   the median of such rows.
 
 Phalanges per digit (joint gaps along each digit's traced axis) are counted by
 :mod:`anatscore.anatomy.phalanges`, seeded from this module's counting scanline.
-
 """
 
 from __future__ import annotations
