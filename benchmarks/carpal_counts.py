@@ -2,7 +2,7 @@
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/carpal_counts.py [--data ../shared/data]
+    PYTHONPATH=. python benchmarks/carpal_counts.py [--data ../shared/data] [--augmented-only | --render]
 
 Prints, for every case of ``benchmarks/anatomy_cases/carpal.py`` grouped by kind and failure type,
 the counts of separable carpal pieces (min / median / max and the list) next to the floor the
@@ -12,7 +12,10 @@ just the pass rate. It also runs the check on the MURA hand's digit corruptions
 which should not change the carpal verdict, and on the real wrists mirrored, rotated by +-15
 degrees, halved, enlarged 1.5x / 2x, gamma 0.5 / 2 and gain-changed (``AUGMENT`` of ``benchmarks/anatomy_cases/carpal2.py``; the same three
 films: a robustness figure, not new images), with whether the located carpus centre falls inside
-the carpus disk marked by eye.
+the carpus disk marked by eye. ``--render`` prints the median normalised grey of real
+radiographs of other regions in the data folder (the 7 MURA examples, the first 60 knee crops in
+sorted order) and of the three wrist films, the figure behind the 0.5 target of
+:func:`anatscore.anatomy.carpus.normalise_rendering`.
 """
 
 from __future__ import annotations
@@ -80,12 +83,40 @@ def _augmented(data: Path) -> None:
     print(f"augmented copies failed on {fails}/{n}; carpus centre inside the marked disk on {hits}/{n}")
 
 
+def _render(data: Path) -> None:
+    """Median normalised grey (working copy, 1st-99th percentile stretch) of real radiographs."""
+    from anatscore.anatomy.segment import _working_copy, normalise
+
+    def median_grey(path: Path) -> float:
+        work, _ = _working_copy(carpal_cases.load_grey(path), 512)
+        return float(np.median(normalise(work)))
+
+    groups = {
+        "MURA examples (7 regions)": sorted((data / "real/xray/msk_mura_examples").glob("*.png")),
+        "knee crops (first 60)": sorted((data / "real/xray/knee_kl").glob("*/*.png"))[:60],
+        "the three wrist films": [data / rel for rel, *_ in carpal_cases.REAL.values()],
+    }
+    print("| radiographs | n | median of the per-image median grey | p10 - p90 |")
+    print("|---|---|---|---|")
+    for name, paths in groups.items():
+        m = [median_grey(p) for p in paths if p.is_file()]
+        if m:
+            p10, p90 = np.percentile(m, [10, 90])
+            print(f"| {name} | {len(m)} | {np.median(m):.2f} | {p10:.2f} - {p90:.2f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--augmented-only", action="store_true", help="only the augmented real films")
+    ap.add_argument("--render", action="store_true", help="only the median grey of real radiographs")
     args = ap.parse_args(argv)
     data = args.data if (args.data / "manifest.csv").is_file() else None
+    if args.render:
+        if data is None:
+            ap.error(f"no data at {args.data}")
+        _render(data)
+        return 0
     if args.augmented_only:
         if data is None:
             ap.error(f"no data at {args.data}")

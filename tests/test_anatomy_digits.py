@@ -146,12 +146,52 @@ def test_real_hand_passes_under_acquisition_variants(hand: np.ndarray) -> None:
     failed = {}
     for name, fn in VARIANTS.items():
         res = _run(PHAL, _f32(fn(hand)))
-        if name == "gamma2":  # digit count reads 7 there (known, hand.digit_count): not judged
-            assert res.passed is None
+        if name == "gamma2":  # judged since the digit count reads 5 there; fails: see the xfail below
             continue
         if res.passed is not True:
             failed[name or "as stored"] = res.reason
     assert not failed, failed
+
+
+@pytest.mark.realdata
+@pytest.mark.xfail(strict=True, reason="known weakness: at gamma 2 the joint-gap reading finds 2 phalanges on "
+                                       "the fingers (cortical slivers); it was not judged before, when the digit "
+                                       "count read 7")
+def test_real_hand_phalanges_at_gamma_2(hand: np.ndarray) -> None:
+    from benchmarks.anatomy_cases.digits import VARIANTS, _f32
+
+    assert _run(PHAL, _f32(VARIANTS["gamma2"](hand))).passed is True
+
+
+def _split_runs(bone: np.ndarray, rows: np.ndarray, gap: int = 5) -> np.ndarray:
+    """``bone`` with every horizontal run at least 12 px long cut in two by a ``gap``-px dark
+    line at its middle, on the given rows (a bone split lengthwise into two cortical slivers)."""
+    out = bone.copy()
+    for r in rows:
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], bone[r].astype(np.int8), [0]])))
+        for a, b in zip(edges[::2], edges[1::2]):
+            if b - a >= 12:
+                m = (a + b) // 2
+                out[r, m - gap // 2: m + gap // 2 + 1] = False
+    return out
+
+
+def test_digit_count_ignores_scattered_sliver_rows() -> None:
+    """A phantom hand whose bones are split lengthwise on every third scanline: those rows show
+    more runs (scattered), so the count stays 5; split on every scanline, the extra runs persist
+    over a band and it reads more (the rule counts persistent bands; it does not know what a
+    sliver is)."""
+    from dataclasses import replace
+
+    from anatscore.anatomy.hand import analyse_hand
+
+    seg = segment(hand_phantom(5, size=384, seed=0))
+    assert analyse_hand(seg).digit_count == 5
+    h = seg.shape[0]
+    scattered = analyse_hand(replace(seg, bone=_split_runs(seg.bone, np.arange(0, h, 3))))
+    assert max(scattered.run_histogram) > 5  # the split rows are there
+    assert scattered.digit_count == 5
+    assert analyse_hand(replace(seg, bone=_split_runs(seg.bone, np.arange(h)))).digit_count > 5
 
 
 @pytest.mark.realdata

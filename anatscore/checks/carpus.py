@@ -12,6 +12,10 @@ record (``carpal_separable``; lower for children when the image's metadata gives
 it. Evidence: the carpus centre and radius and each counted piece's centroid, in full-resolution
 pixel coordinates (x, y).
 
+A rendering brighter than mid-grey (median normalised grey above 0.5) is first mapped by a
+power law onto median 0.5 (:func:`anatscore.anatomy.carpus.normalise_rendering`), so the
+verdict does not depend on the display gamma of a bright film.
+
 Options (``EvalConfig.options["wrist.carpal_separation"]``): ``min`` overrides the floor.
 """
 
@@ -23,7 +27,7 @@ from typing import Any, Optional
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..anatomy.carpus import carpal_separation as measure_carpus
+from ..anatomy.carpus import carpal_separation as measure_carpus, normalise_rendering
 from ..anatomy.expected import expected
 from ..anatomy.segment import no_bone_reason, segment_image
 from ..types import CheckResult, LoadedImage
@@ -82,7 +86,7 @@ def carpal_separation(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     floor = ctx.config.option(NAME, "min", floor)
     if floor is None:
         return CheckResult.na(NAME, f"too few ossified carpal bones to judge fusion ({basis})")
-    cs = image.memo("anatomy.carpus", lambda: measure_carpus(seg))
+    cs = image.memo("anatomy.carpus", lambda: measure_carpus(normalise_rendering(seg)))
     if cs.radius < MIN_MASS * cs.body_width:
         return CheckResult.na(NAME, f"no compact carpal mass found (thickest bone {cs.radius / cs.body_width:.2f} "
                                     f"of the limb width, < {MIN_MASS:g}): carpus not in view or not drawn as one")
