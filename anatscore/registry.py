@@ -51,6 +51,7 @@ INFERENCE_CHECKS: tuple[CheckSpec, ...] = (
 
 # --- weight-free anatomy of radiographs (issue 3) ------------------------------------------------
 _SPINE = ("spine", "cervical_spine", "thoracic_spine", "lumbar_spine")
+_FRONTAL = ("pa", "ap")  # checks measured on frontal films: n/a on a lateral view (judged when unknown)
 
 ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
     # limbs (appendicular skeleton); expected ranges in anatscore/anatomy/regions/<region>.json
@@ -59,6 +60,7 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         summary="joint space present (not fused): depth of the femorotibial gap vs real knee radiographs",
         target="anatscore.checks.joint_space:joint_space",
         regions=("knee",),
+        views=_FRONTAL,
         modalities=_XRAY,
         group="anatomy",
     ),
@@ -67,6 +69,7 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         summary="trabecular texture oriented along stress lines (structure tensor), not random",
         target="anatscore.checks.trabecular:trabecular_anisotropy",
         regions=("knee",),
+        views=_FRONTAL,
         modalities=_XRAY,
         group="anatomy",
     ),
@@ -75,6 +78,7 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         summary="number of digits on a PA hand (flags extra or missing digits), vs the hand record",
         target="anatscore.checks.hand_digits:digit_count",
         regions=("hand",),
+        views=_FRONTAL,
         modalities=_XRAY,
         group="anatomy",
     ),
@@ -99,31 +103,31 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         name="chest.lung_fields",
         summary="two lung fields, one each side of the mediastinum, each of plausible size",
         target="anatscore.checks.chest:lung_fields",
-        regions=("chest",), modalities=_XRAY, group="anatomy",
+        regions=("chest",), views=_FRONTAL, modalities=_XRAY, group="anatomy",
     ),
     CheckSpec(
         name="chest.heart_laterality",
         summary="heart shadow to the patient's left (situs); a mirrored chest fails",
         target="anatscore.checks.chest:heart_laterality",
-        regions=("chest",), modalities=_XRAY, group="anatomy",
+        regions=("chest",), views=_FRONTAL, modalities=_XRAY, group="anatomy",
     ),
     CheckSpec(
         name="chest.ctr",
         summary="cardiothoracic ratio (weight-free estimate) within a wide plausible range",
         target="anatscore.checks.chest:ctr",
-        regions=("chest",), modalities=_XRAY, group="anatomy",
+        regions=("chest",), views=_FRONTAL, modalities=_XRAY, group="anatomy",
     ),
     CheckSpec(
         name="chest.symmetry",
         summary="left/right lung field area and height ratios within ranges measured on JSRT",
         target="anatscore.checks.chest:symmetry",
-        regions=("chest",), modalities=_XRAY, group="anatomy",
+        regions=("chest",), views=_FRONTAL, modalities=_XRAY, group="anatomy",
     ),
     CheckSpec(
         name="proportions.lung_aspect",
         summary="lung height/width as z-scores against JSRT-measured mean and sd",
         target="anatscore.checks.proportions:lung_aspect",
-        regions=("chest",), modalities=_XRAY, group="anatomy",
+        regions=("chest",), views=_FRONTAL, modalities=_XRAY, group="anatomy",
     ),
     CheckSpec(
         name="spine.vertebra_count",
@@ -141,37 +145,51 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         name="pelvis.symmetry",
         summary="AP pelvis: bone balanced left/right of the symmetry axis (iliac wings, hips)",
         target="anatscore.checks.pelvis:symmetry",
-        regions=("pelvis",), modalities=_XRAY, group="anatomy",
+        regions=("pelvis",), views=_FRONTAL, modalities=_XRAY, group="anatomy",
     ),
     # --- carpus (branch carpal) ---
     CheckSpec(
         name="wrist.carpal_separation",
         summary="carpal bones separable on a PA wrist/hand: pieces cut by the intercarpal gaps vs the wrist record (fused carpus fails)",
         target="anatscore.checks.carpus:carpal_separation",
-        regions=("wrist", "hand"), modalities=_XRAY, group="anatomy",
+        regions=("wrist", "hand"), views=_FRONTAL, modalities=_XRAY, group="anatomy",
     ),
     # --- phalanges per digit (branch digits) ---
     CheckSpec(
         name="hand.phalanges",
         summary="phalanges per digit on a PA hand (2 in the thumb, 3 per finger): fused, extra or missing phalanges",
         target="anatscore.checks.hand_phalanges:phalanges",
-        regions=("hand",), modalities=_XRAY, group="anatomy",
+        regions=("hand",), views=_FRONTAL, modalities=_XRAY, group="anatomy",
     ),
     # --- skull (branch skull) ---
     CheckSpec(
         name="head.skull_vault",
         summary="lateral skull: the calvarium traced as a continuous, smooth bright band (no gap, no ripple)",
         target="anatscore.checks.skull:skull_vault",
-        regions=("head",), modalities=_XRAY, group="anatomy",
+        regions=("head",), views=("lateral",), modalities=_XRAY, group="anatomy",
     ),
 )
 
 # Every weight-free anatomy check judges one radiograph: on a grid or strip of several (GAN
-# thumbnail sheets, figure panels) it is not applicable (anatscore.checks.single_panel).
+# thumbnail sheets, figure panels) it is not applicable (anatscore.checks.single_panel); nor on an
+# image dominated by noise (anatscore.checks.readable), which fails image.noise instead.
 ANATOMY_CHECKS = tuple(
-    s if "single_panel" in s.needs else dataclasses.replace(s, needs=s.needs + ("single_panel",))
+    dataclasses.replace(s, needs=s.needs + tuple(g for g in ("single_panel", "readable") if g not in s.needs))
     for s in ANATOMY_CHECKS
 )
+
+# Preconditions of reading anatomy at all: they apply wherever an anatomy check does; a failure
+# fails anatomy.plausible, but a pass alone does not make an image judged (anatscore.checks.plausible).
+ANATOMY_PRECONDITIONS: tuple[CheckSpec, ...] = (
+    CheckSpec(
+        name="image.noise",
+        summary="the radiograph is readable: noise small against its contrast (not a noise field or an early diffusion step)",
+        target="anatscore.checks.noise:noise",
+        regions=tuple(sorted({r for s in ANATOMY_CHECKS for r in s.regions})), modalities=_XRAY,
+        needs=("grey", "single_panel"), group="anatomy",
+    ),
+)
+ANATOMY_CHECKS = ANATOMY_PRECONDITIONS + ANATOMY_CHECKS
 
 # --- weight-free layout / modality detectors (issue 4) -------------------------------------------
 LAYOUT_CHECKS: tuple[CheckSpec, ...] = (

@@ -152,6 +152,8 @@ class CheckSpec:
         regions: regions it applies to (empty = any region, including unknown).
         modalities: modalities it applies to (empty = any, including unknown).
         tasks: tasks it applies to (empty = any).
+        views: views it applies to (empty = any). Unlike regions, an image whose view is unknown
+            is judged: most generated images carry no view, and a frontal film is the default.
         needs: what it needs: ``grey``, ``colour``, ``original+mask``, ``reference``,
             ``weights:<record name>`` (see models/weights/), ``single_panel`` (one radiograph,
             not a grid of several: see ``anatscore.checks.IMAGE_GATES``).
@@ -168,6 +170,7 @@ class CheckSpec:
     regions: tuple[str, ...] = ()
     modalities: tuple[str, ...] = ()
     tasks: tuple[str, ...] = ()
+    views: tuple[str, ...] = ()
     needs: tuple[str, ...] = ("grey",)
     stage: int = 1
     group: str = ""

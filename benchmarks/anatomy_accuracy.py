@@ -43,11 +43,12 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from anatscore.checks import CheckContext, applies, image_gates  # noqa: E402
-from anatscore.registry import ANATOMY_CHECKS, check_spec, resolve  # noqa: E402
+from anatscore.registry import ANATOMY_CHECKS, ANATOMY_PRECONDITIONS, check_spec, resolve  # noqa: E402
 from anatscore.types import CheckResult, CheckSpec, ImageMeta, LoadedImage  # noqa: E402
 from benchmarks.anatomy_cases import Case  # noqa: E402
 
 PLAUSIBLE = "anatomy.plausible"
+PRECONDITIONS = tuple(s.name for s in ANATOMY_PRECONDITIONS)
 
 
 @dataclass
@@ -115,6 +116,9 @@ def score(cases: Iterable[Case], specs: list[CheckSpec], progress: bool = True) 
         if progress and n % 50 == 0:
             print(f"  ... {n} cases", file=sys.stderr)
         expect = dict(case.expect)
+        if case.kind == "real" or (expect and all(expect.values())):
+            # preconditions (image.noise) must pass wherever the image is expected to pass
+            expect.update({name: True for name in PRECONDITIONS if name not in expect})
         # anatomy.plausible: expected to pass on real images, to fail on every corrupted one
         expect[PLAUSIBLE] = all(expect.values()) if expect else True
         for name, r in res.items():

@@ -115,3 +115,16 @@ def test_gan_thumbnail_strip_in_a_figure_is_a_sheet(shared_data: Path) -> None:
     assert (panel.passed, panel.extra["rows"], panel.extra["cols"]) == (False, 1, 8), panel.reason
     digits = anatscore.run_check("hand.digit_count", strip, region="hand", modality="xray")
     assert digits.passed is None and "1 x 8 panels" in digits.reason
+
+
+def test_frontal_checks_abstain_on_lateral_views_and_judge_unknown_ones() -> None:
+    """A lateral chest shows one overlapped lung field: "expected 2 lung fields" would be a false
+    failure. Checks measured on frontal films declare ``views`` in the registry."""
+    from anatscore.anatomy.chest import chest_phantom
+
+    film = chest_phantom(256, seed=1)
+    for view, want in (("lateral", None), ("", True), ("pa", True)):
+        r = anatscore.run_check("chest.lung_fields", film, region="chest", modality="xray", view=view)
+        assert r.passed is want, (view, r.reason)
+    frontal = [s.name for s in ANATOMY_CHECKS if s.views == ("pa", "ap")]
+    assert {"chest.lung_fields", "hand.digit_count", "joint.space", "pelvis.symmetry"} <= set(frontal)

@@ -56,7 +56,8 @@ def applies(spec: CheckSpec, meta: ImageMeta) -> tuple[bool, str]:
     """Whether ``spec`` applies to an image, and if not, why (the not-applicable reason).
 
     A check restricted to regions/modalities does not apply when the image's region/modality is
-    unknown; inference checks (stage 0) run first and may fill them in.
+    unknown; inference checks (stage 0) run first and may fill them in. A check restricted to
+    views does apply when the view is unknown (see :class:`~anatscore.types.CheckSpec`).
     """
     if spec.modalities and meta.modality not in spec.modalities:
         what = meta.modality or "unknown"
@@ -67,6 +68,8 @@ def applies(spec: CheckSpec, meta: ImageMeta) -> tuple[bool, str]:
     if spec.tasks and meta.task not in spec.tasks:
         what = meta.task or "unknown"
         return False, f"applies to task {'/'.join(spec.tasks)}, image is {what}"
+    if spec.views and meta.view and meta.view not in spec.views:
+        return False, f"applies to {'/'.join(spec.views)} views, image is {meta.view}"
     return True, ""
 
 
@@ -94,8 +97,23 @@ def single_panel(image: LoadedImage) -> str:
     return ""
 
 
+def readable(image: LoadedImage) -> str:
+    """Why anatomy cannot be read off ``image`` ("" when it can): noise dominates its contrast.
+
+    Uses the memoised estimate of :mod:`anatscore.anatomy.noise` (the ``image.noise`` check's
+    measurement), so the gate costs one estimate per image whatever the number of checks.
+    """
+    from ..anatomy.noise import MAX_NOISE_RATIO, image_noise
+
+    est = image_noise(image)
+    if est.ratio > MAX_NOISE_RATIO:
+        return (f"image dominated by noise (noise sd {est.ratio:.3f} of the contrast range, above "
+                f"{MAX_NOISE_RATIO:.2f}; image.noise): no anatomy can be read")
+    return ""
+
+
 #: need -> gate(image) returning the not-applicable reason ("" = applies).
-IMAGE_GATES: dict[str, Callable[[LoadedImage], str]] = {"single_panel": single_panel}
+IMAGE_GATES: dict[str, Callable[[LoadedImage], str]] = {"single_panel": single_panel, "readable": readable}
 
 
 def image_gates(spec: CheckSpec, image: LoadedImage) -> str:

@@ -77,8 +77,6 @@ def expected_floor(meta_extra: dict[str, Any]) -> tuple[Optional[float], str]:
 
 
 def carpal_separation(image: LoadedImage, ctx: CheckContext) -> CheckResult:
-    if image.meta.view == "lateral":
-        return CheckResult.na(NAME, "lateral view: the carpal bones overlap, separation is judged on PA/AP views")
     seg = segment_image(image)
     if why := no_bone_reason(seg):
         return CheckResult.na(NAME, why)

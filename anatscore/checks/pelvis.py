@@ -23,8 +23,6 @@ def symmetry(image: Any, ctx: CheckContext) -> CheckResult:
     mirror-symmetric structure at all (``mirror_correlation``; e.g. noise, which is "balanced").
     """
     name = "pelvis.symmetry"
-    if image.meta.view == "lateral":
-        return CheckResult.na(name, "symmetry applies to frontal (AP) pelvis films, image is lateral")
     p = image.memo("anatomy.pelvis.symmetry", lambda: analyse_pelvis(image.grey))
     rng = expected("pelvis")["cell_balance"]
     worst = min(p.cell_balance)

@@ -1,7 +1,9 @@
 """``anatomy.plausible``: the overall per-image anatomy verdict (GenEval style).
 
 An image passes only if every applicable anatomy check passed; the reason lists the failing
-checks' reasons. Not applicable when no anatomy check applied to the image.
+checks' reasons. Not applicable when no anatomy check applied to the image. Preconditions
+(``ANATOMY_PRECONDITIONS``, e.g. ``image.noise``) count when they fail, but a passed precondition
+alone does not make an image judged: a knee film whose knee checks all abstain is not "plausible".
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ NAME = "anatomy.plausible"
 
 
 def anatomy_plausible(image: object, ctx: CheckContext) -> CheckResult:
-    from ..registry import ANATOMY_CHECKS
+    from ..registry import ANATOMY_CHECKS, ANATOMY_PRECONDITIONS
 
     anatomy = {s.name for s in ANATOMY_CHECKS}
+    pre = {s.name for s in ANATOMY_PRECONDITIONS}
     judged = [r for name, r in ctx.prior.items() if name in anatomy and r.passed is not None]
-    if not judged:
+    if not any(r.passed is False or r.check not in pre for r in judged):
         return CheckResult.na(NAME, "no anatomy check applied to this image")
     failed = [r for r in judged if r.passed is False]
     frac = 1.0 - len(failed) / len(judged)

@@ -28,8 +28,6 @@ def skull_vault(image: Any, ctx: CheckContext) -> CheckResult:
     bone's sub-pixel outer surface; :attr:`anatscore.anatomy.skull.SkullVault.outline_concavity`).
     Not applicable for frontal (PA/AP) views and when no vault outline is in frame.
     """
-    if image.meta.view in ("pa", "ap"):
-        return CheckResult.na(NAME, f"vault tracing applies to lateral skull films, image is {image.meta.view}")
     v = image.memo("anatomy.skull.vault", lambda: analyse_vault(image.grey))
     if v.reason is not None or not np.isfinite(v.gap):
         return CheckResult.na(NAME, v.reason or "vault not measurable", sector_rays=v.sector_rays)

@@ -22,7 +22,7 @@ def check_rows() -> list[dict[str, Any]]:
     return [
         {"name": s.name, "summary": s.summary, "group": s.group, "stage": s.stage,
          "regions": list(s.regions), "modalities": list(s.modalities), "tasks": list(s.tasks),
-         "needs": list(s.needs), "headline": s.headline, "batched": bool(s.batch_target)}
+         "views": list(s.views), "needs": list(s.needs), "headline": s.headline, "batched": bool(s.batch_target)}
         for s in CHECKS
     ]
 
