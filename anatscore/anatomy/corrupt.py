@@ -19,7 +19,7 @@ __all__ = [
     "remove_fibula",
     "duplicate_digit", "delete_digit", "remove_forearm_bone", "fuse_forearm_bones", "fuse_carpal_gaps",
     "fuse_phalanges", "insert_phalanx", "remove_phalanx", "remove_digit_ray",
-    "fuse_joint", "distort_joint_contour",
+    "fuse_joint", "bridge_joint", "distort_joint_contour",
     "remove_vertebral_level", "duplicate_vertebral_level", "fuse_disc_space", "smear_spine_column",
 ]
 
@@ -645,6 +645,51 @@ def fuse_joint(g: np.ndarray, line_xy: np.ndarray, half_width: float = 0.02, see
     fill = 0.95 * level + tex
     weight = np.clip((hw + 2 - dist) / 3.0, 0, 1)
     out = (1 - weight) * g + weight * np.maximum(g, fill)
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def bridge_joint(g: np.ndarray, line_xy: np.ndarray, half_width: float = 0.02) -> np.ndarray:
+    """Bridge the joint space along a given joint line with bone continuous with both bone ends.
+
+    A realistic fused joint (bony ankylosis): the gap and the two subchondral plates facing it
+    are replaced by bone whose level runs linearly from one bone end to the other, so the band
+    is neither brighter nor darker than the bone it joins (``fuse_joint`` lifts the band to the
+    local *maximum*, the bright subchondral line, and leaves a slab brighter than the bone on
+    both sides). Within ``half_width * max(H, W)`` of the line each pixel becomes
+    ``(1 - f) a + f b`` plus mean-free texture copied from the bone three half-widths away along
+    the normal, where ``a`` and ``b`` are the lightly smoothed image at the two points ``half_width`` + 3 px from the line on
+    either side along the normal through the pixel, and ``f`` the pixel's position between them
+    (replaced, not ``max``-ed: a fused joint has no subchondral plates left); the fill is complete
+    within ``half_width`` and fades out over the next 3 px.
+    Past the line's two ends the same interpolation continues (there it joins soft tissue to soft
+    tissue). ``line_xy``: (x, y) pixels, e.g. read off the radiograph by hand.
+    """
+    g = np.asarray(g, dtype=np.float32)
+    h, w = g.shape
+    hw = max(2.0, half_width * max(h, w))
+    pts = np.asarray(line_xy, dtype=np.float64)
+    dist, nrm, k = _polyline_frame(g.shape, pts)
+    yy, xx = np.mgrid[:h, :w].astype(np.float64)
+    signed = (xx - pts[k, 0]) * nrm[..., 0] + (yy - pts[k, 1]) * nrm[..., 1]
+    gs = ndi.gaussian_filter(g, 1.0)
+    reach = hw + 3.0
+
+    def at(shift: np.ndarray) -> np.ndarray:
+        sy = np.clip(yy + shift * nrm[..., 1], 0, h - 1)
+        sx = np.clip(xx + shift * nrm[..., 0], 0, w - 1)
+        return ndi.map_coordinates(gs, [sy, sx], order=1)
+
+    near = dist < reach + 3
+    b = at(np.where(near, reach - signed, 0.0))
+    a = at(np.where(near, -reach - signed, 0.0))
+    f = np.clip((signed + reach) / (2 * reach), 0.0, 1.0)
+    level = (1 - f) * a + f * b
+    detail = g - ndi.gaussian_filter(g, max(1.0, 0.01 * max(h, w)))
+    sy = np.clip(yy + 3 * hw * nrm[..., 1], 0, h - 1)
+    sx = np.clip(xx + 3 * hw * nrm[..., 0], 0, w - 1)
+    tex = ndi.map_coordinates(detail, [sy, sx], order=1)
+    weight = np.clip((hw + 3 - dist) / 3.0, 0, 1)
+    out = (1 - weight) * g + weight * (level + tex)
     return np.clip(out, 0, 1).astype(np.float32)
 
 
