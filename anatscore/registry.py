@@ -158,13 +158,6 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         regions=("hand",), modalities=_XRAY, group="anatomy",
     ),
     # --- skull (branch skull) ---
-    # --- knee proportions (branch kneeprop) ---
-    CheckSpec(
-        name="proportions.knee",
-        summary="knee AP: femoral condyles vs tibial plateau width and notch position as z-scores against real knee crops",
-        target="anatscore.checks.knee_proportions:knee_proportions_check",
-        regions=("knee",), modalities=_XRAY, group="anatomy",
-    ),
     CheckSpec(
         name="head.skull_vault",
         summary="lateral skull: the calvarium traced as a continuous, smooth bright band (no gap, no ripple)",

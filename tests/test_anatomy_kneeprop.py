@@ -21,7 +21,6 @@ from anatscore.anatomy.knee_proportions import knee_proportions
 from anatscore.anatomy.segment import segment
 from anatscore.checks import CheckContext
 from anatscore.checks.knee_proportions import NAME, knee_proportions_check
-from anatscore.registry import check_spec
 from anatscore.types import ImageMeta, LoadedImage
 
 
@@ -87,9 +86,14 @@ def test_bone_to_the_border_is_clipped() -> None:
 
 # --- check verdicts ---------------------------------------------------------------------------
 
-def test_check_registered_for_knee_only() -> None:
-    spec = check_spec(NAME)
-    assert spec.regions == ("knee",) and "single_panel" in spec.needs
+def test_check_not_registered_below_target() -> None:
+    """Measured below the issue's detection target, so not in the registry (README figures);
+    the case module then yields nothing for the shared harness."""
+    from anatscore.registry import ANATOMY_CHECKS
+    from benchmarks.anatomy_cases.knee_proportions import cases
+
+    assert NAME not in {s.name for s in ANATOMY_CHECKS}
+    assert list(cases(None)) == []
 
 
 def test_check_passes_matching_knee_and_fails_mismatches() -> None:
@@ -199,9 +203,11 @@ def test_real_calibration_statistics_match_record(shared_data) -> None:
 
 
 def test_real_false_failures_and_detection(shared_data) -> None:
-    """Every 4th crop (25; 13 calibration, 12 held out): false failures <= 2 (measured 1 with
-    this subsample: 9471287R, which the segmentation wrongly flips), and each corruption at the
-    benchmark's case factor detected on >= 21/25 (84 %, measured: see the README figures)."""
+    """Every 4th crop (25; 13 calibration, 12 held out). Full-set figures
+    (benchmarks/knee_proportions.py): false failures 1/50 per half; detection at the case factors
+    condyles too narrow 85 %, too wide 61 %, condyle enlarged 75 %. Pinned here on the subsample
+    with a tolerance of about 3 crops: at most 2 false failures, narrow >= 18/25, wide >= 12/25,
+    enlarged >= 15/25 - and none of the three reaches the 90 % target."""
     from benchmarks.anatomy_cases.knee_proportions import CASE_FACTORS
 
     items = _real(shared_data, 4)
@@ -211,4 +217,7 @@ def test_real_false_failures_and_detection(shared_data) -> None:
                  is False for i, g in items)
     wide = sum(run_check(corrupt_knee.squeeze_half(g, CASE_FACTORS["condyles_too_wide"], "tibia", seed=i)).passed
                is False for i, g in items)
-    assert narrow >= 21 and wide >= 21
+    enl = sum(run_check(corrupt_knee.enlarge_condyle(g, CASE_FACTORS["condyle_enlarged"],
+                                                     "left" if i % 4 < 2 else "right")).passed is False
+              for i, g in items)
+    assert 18 <= narrow < 25 and 12 <= wide <= 21 and 15 <= enl <= 23, (narrow, wide, enl)

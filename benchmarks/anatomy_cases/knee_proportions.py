@@ -15,6 +15,7 @@ side of the joint line, no seam), each expected to fail ``proportions.knee``:
   are 2.4 : 1 (nominal; the notch moves off-centre), left on two of every four crops, right on
   the others.
 
+Yields nothing while ``proportions.knee`` is unregistered (see :func:`cases`).
 ``CASE_FACTORS`` holds those factors; ``benchmarks/knee_proportions.py`` prints detection for a
 range of factors around them.
 """
@@ -52,8 +53,15 @@ def _corrupted(path: Path, ftype: str, i: int) -> Callable[[], np.ndarray]:
 
 
 def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
-    """Real crops (expected to pass) and their three corruptions; nothing without real data."""
-    if data_dir is None:
+    """Real crops (expected to pass) and their three corruptions; nothing without real data, and
+    nothing while ``proportions.knee`` is not registered (it is not: detection is below the
+    issue's target, see ``benchmarks/knee_proportions.py``), so that the harness's
+    ``anatomy.plausible`` tally is not filled with cases no registered check claims. To score
+    the check anyway (as the README's figures were made), register it in a scratch copy of
+    ``anatscore/registry.py`` and run ``benchmarks/anatomy_accuracy.py --cases knee_proportions``."""
+    from anatscore.registry import ANATOMY_CHECKS
+
+    if data_dir is None or CHECK not in {s.name for s in ANATOMY_CHECKS}:
         return
     for i, path in enumerate(knee_files(data_dir)):
         if i % step:
