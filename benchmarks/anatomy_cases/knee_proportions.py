@@ -1,0 +1,75 @@
+"""Knee AP proportion cases for ``proportions.knee``: the real crops and their warped copies.
+
+Real data: the 100 knee AP crops of ``real/xray/knee_kl`` in sorted order; even-indexed files are
+the calibration half (the record's medians and sds, ``benchmarks/knee_proportions.py``),
+odd-indexed ones are held out (``meta["split"]``). The real crops are also yielded by
+``msk.py`` (for ``joint.space`` and the texture check); here they are scored for
+``proportions.knee`` only, so the two modules' tallies do not double-count each other's checks.
+
+Corruptions of every crop (``anatscore/anatomy/corrupt_knee.py``: smooth horizontal warps on one
+side of the joint line, no seam), each expected to fail ``proportions.knee``:
+
+- ``condyles_too_narrow``: the femur squeezed to 0.8 of its width (tibial plateau unchanged);
+- ``condyles_too_wide``: the tibia squeezed to 0.8 (condyles 1.25 times the plateau's width);
+- ``condyle_enlarged``: one condyle's side of the femur widened at the other's expense so the two
+  are 2.4 : 1 (nominal; the notch moves off-centre), left on two of every four crops, right on
+  the others.
+
+Yields nothing while ``proportions.knee`` is unregistered (see :func:`cases`).
+``CASE_FACTORS`` holds those factors; ``benchmarks/knee_proportions.py`` prints detection for a
+range of factors around them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from anatscore.anatomy import corrupt_knee
+
+from . import Case
+from .msk import knee_files, load_grey
+
+__all__ = ["cases", "CASE_FACTORS", "knee_files", "load_grey", "CHECK"]
+
+CHECK = "proportions.knee"
+CASE_FACTORS = {"condyles_too_narrow": 0.8, "condyles_too_wide": 0.8, "condyle_enlarged": 2.4}
+
+
+def _corrupted(path: Path, ftype: str, i: int) -> Callable[[], np.ndarray]:
+    f = CASE_FACTORS[ftype]
+
+    def make() -> np.ndarray:
+        g = load_grey(path)
+        if ftype == "condyles_too_narrow":
+            return corrupt_knee.squeeze_half(g, f, "femur", seed=i)
+        if ftype == "condyles_too_wide":
+            return corrupt_knee.squeeze_half(g, f, "tibia", seed=i)
+        return corrupt_knee.enlarge_condyle(g, f, "left" if i % 4 < 2 else "right")
+
+    return make
+
+
+def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
+    """Real crops (expected to pass) and their three corruptions; nothing without real data, and
+    nothing while ``proportions.knee`` is not registered (it is not: detection is below the
+    issue's target, see ``benchmarks/knee_proportions.py``), so that the harness's
+    ``anatomy.plausible`` tally is not filled with cases no registered check claims. To score
+    the check anyway (as the README's figures were made), register it in a scratch copy of
+    ``anatscore/registry.py`` and run ``benchmarks/anatomy_accuracy.py --cases knee_proportions``."""
+    from anatscore.registry import ANATOMY_CHECKS
+
+    if data_dir is None or CHECK not in {s.name for s in ANATOMY_CHECKS}:
+        return
+    for i, path in enumerate(knee_files(data_dir)):
+        if i % step:
+            continue
+        name = f"knee_kl/{path.parent.name}/{path.name}"
+        split = "calibration" if i % 2 == 0 else "held-out"
+        yield Case(name + "#prop", "knee", "real", lambda p=path: load_grey(p), {CHECK: True}, view="ap",
+                   meta={"split": split, "kl": int(path.parent.name)})
+        for ftype in CASE_FACTORS:
+            yield Case(f"{name}#{ftype}", "knee", "corrupt", _corrupted(path, ftype, i), {CHECK: False}, ftype, "ap",
+                       meta={"split": split})
