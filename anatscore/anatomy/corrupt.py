@@ -20,6 +20,7 @@ __all__ = [
     "duplicate_digit", "delete_digit", "remove_forearm_bone", "fuse_forearm_bones", "fuse_carpal_gaps",
     "fuse_phalanges", "insert_phalanx", "remove_phalanx", "remove_digit_ray",
     "fuse_joint", "bridge_joint", "distort_joint_contour",
+    "knee_joint_line", "knee_gap_depth", "warp_joint_surface", "bump_joint_surface", "wave_joint_surface",
     "remove_vertebral_level", "duplicate_vertebral_level", "fuse_disc_space", "smear_spine_column",
 ]
 
@@ -725,6 +726,102 @@ def distort_joint_contour(g: np.ndarray, line_xy: np.ndarray, at: float = 0.5, a
     sy = np.clip(yy - disp * nrm[..., 1], 0, h - 1)
     sx = np.clip(xx - disp * nrm[..., 0], 0, w - 1)
     return np.clip(ndi.map_coordinates(g, [sy, sx], order=1), 0, 1).astype(np.float32)
+
+
+# --- knee articular surfaces: a smooth joint line, a local bump, a wavy surface -------------------
+
+def _knee_valley(g: np.ndarray, reach: float = 0.1) -> tuple[np.ndarray, float]:
+    """Valley depth per pixel of a smoothed knee AP (darker than the brightest rows within
+    ``reach * H`` above *and* below), and the smoothed image's P90-P10 spread."""
+    h, w = g.shape
+    gs = ndi.gaussian_filter(np.asarray(g, dtype=np.float64), (0.01 * h, 0.03 * w))
+    L = max(3, int(reach * h))
+    above = ndi.maximum_filter1d(gs, L, axis=0, origin=(L - 1) // 2)  # rows r-L+1 .. r
+    below = ndi.maximum_filter1d(gs, L, axis=0, origin=-(L // 2))  # rows r .. r+L-1
+    spread = float(np.percentile(gs, 90) - np.percentile(gs, 10))
+    return np.minimum(above, below) - gs, max(spread, 1e-6)
+
+
+def knee_joint_line(g: np.ndarray, band: tuple[float, float] = (0.3, 0.75)) -> np.ndarray:
+    """Row of the femorotibial joint line per column of a knee AP (float, smooth).
+
+    Its own simple means (not the checks'): per column, the row between ``band`` (fractions of
+    H) of deepest valley in a smoothed copy (Gaussian 1 % of H down, 3 % of W across), a median
+    over W/4 columns, then a Gaussian of 3 % of W, so the line has no steps (a warp along it
+    then has no seams). Where a compartment is closed the line may run inside bone: check
+    :func:`knee_gap_depth` before distorting a contour there.
+    """
+    h, w = np.asarray(g).shape
+    v, _ = _knee_valley(g)
+    r0, r1 = int(band[0] * h), int(band[1] * h)
+    rows = np.argmax(v[r0:r1], axis=0) + r0
+    rows = ndi.median_filter(rows.astype(float), size=max(3, (w // 4) | 1), mode="nearest")
+    return ndi.gaussian_filter1d(rows, 0.03 * w, mode="nearest")
+
+
+def knee_gap_depth(g: np.ndarray, line_rows: np.ndarray, x: float) -> float:
+    """Valley depth of the joint gap at column ``x`` on ``line_rows`` (+-2 rows), relative to the
+    smoothed image's P90-P10: about 1 on an open compartment, near 0 where it is closed."""
+    v, spread = _knee_valley(g)
+    c = int(round(x))
+    r = int(round(line_rows[c]))
+    return float(v[max(0, r - 2): r + 3, c].max() / spread)
+
+
+def warp_joint_surface(g: np.ndarray, line_rows: np.ndarray, shift: np.ndarray, side: int = 1,
+                       soft: float = 3.0, plateau: float = 0.04, depth: float = 0.06) -> np.ndarray:
+    """Move one articular surface of a joint whose line runs across the image by ``shift[x]`` px.
+
+    ``line_rows[x]`` is the joint line (a smooth function of the column, e.g.
+    :func:`knee_joint_line`); ``side`` +1 moves the bone below it (tibia), -1 the bone above
+    (femur); ``shift`` > 0 moves that surface away from the gap (a dent in the bone), < 0 into
+    it. Each pixel at signed distance ``t`` (px, positive into the moved bone) from the line is
+    displaced vertically by ``shift[x] * P(t) * D(t)``: ``P`` a soft step across the line
+    (``tanh``, half-width ``soft`` px), ``D`` 1 up to ``plateau * H`` into the bone (the whole
+    articular end moves, not just the gap) and a Gaussian fall-off of ``depth * H`` beyond. The
+    field is smooth, so no seam appears; keep ``soft >= |shift|`` and ``depth * H >= 1.5 |shift|``
+    so that it does not fold (the helpers below do).
+    """
+    g = np.asarray(g, dtype=np.float32)
+    h, w = g.shape
+    yy = np.arange(h, dtype=np.float64)[:, None]
+    t = side * (yy - np.asarray(line_rows, dtype=np.float64)[None, :])
+    P = 0.5 * (1.0 + np.tanh(t / soft))
+    D = np.exp(-np.clip(t - plateau * h, 0, None) ** 2 / (2 * (depth * h) ** 2))
+    d = side * np.asarray(shift, dtype=np.float64)[None, :] * P * D
+    sy = np.clip(yy - d, 0, h - 1)
+    sx = np.broadcast_to(np.arange(w, dtype=np.float64)[None, :], (h, w))
+    return np.clip(ndi.map_coordinates(g, [sy, sx], order=1), 0, 1).astype(np.float32)
+
+
+def bump_joint_surface(g: np.ndarray, at: float, amplitude: float = 0.02, sigma: float = 0.03, side: int = 1,
+                       line_rows: "np.ndarray | None" = None) -> np.ndarray:
+    """A local dent (``amplitude`` > 0, away from the gap) or protrusion (< 0) of one articular
+    surface of a knee AP: a Gaussian of ``amplitude * H`` px and width ``sigma * H`` centred at
+    column ``at * W`` (:func:`warp_joint_surface` along :func:`knee_joint_line`)."""
+    h, w = np.asarray(g).shape
+    line = knee_joint_line(g) if line_rows is None else line_rows
+    a = amplitude * h
+    x = np.arange(w, dtype=np.float64)
+    shift = a * np.exp(-(x - at * w) ** 2 / (2 * (sigma * h) ** 2))
+    return warp_joint_surface(g, line, shift, side, soft=max(3.0, abs(a)), depth=max(sigma, 1.5 * abs(amplitude)))
+
+
+def wave_joint_surface(g: np.ndarray, start: float, stop: float, period: float = 0.08, amplitude: float = 0.01,
+                       side: int = 1, line_rows: "np.ndarray | None" = None) -> np.ndarray:
+    """A wavy articular surface of a knee AP: one surface rippled by a sine of ``amplitude * H``
+    px and wavelength ``period * H`` between columns ``start * W`` and ``stop * W`` (raised-cosine
+    ends a quarter wavelength long), along :func:`knee_joint_line`."""
+    h, w = np.asarray(g).shape
+    line = knee_joint_line(g) if line_rows is None else line_rows
+    x = np.arange(w, dtype=np.float64)
+    a0, b0 = start * w, stop * w
+    ramp = np.clip(np.minimum(x - a0, b0 - x) / (0.25 * period * h), 0, 1)
+    win = 0.5 - 0.5 * np.cos(np.pi * ramp)
+    a = amplitude * h
+    shift = a * np.sin(2 * np.pi * (x - a0) / (period * h)) * win
+    return warp_joint_surface(g, line, shift, side, soft=max(3.0, abs(a)),
+                              depth=max(0.5 * period, 1.5 * abs(amplitude)))
 
 
 # --- the spine column: a level removed, a level duplicated, a disc space fused -----------------
