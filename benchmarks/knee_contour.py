@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     print("1. calibration (irregularity = largest band-pass curvature over the judged columns, 1/H units)")
     calibration(files)
 
-    cases = list(kc_cases.cases(args.data))
+    cases = list(kc_cases.contour_cases(args.data))
     n_real = sum(c.kind == "real" for c in cases)
     n_placed = len({c.meta["index"] for c in cases if c.kind == "corrupt"})
     print(f"\n2. shared harness: {len(cases)} cases ({n_real} real crops, corruptions placed on {n_placed} of them)")
