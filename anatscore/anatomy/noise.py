@@ -8,7 +8,8 @@ the noise is measured against the image's contrast at the scale anatomy is read 
 
     ratio = sigma_noise / (P99 - P1 of the image smoothed by a Gaussian of 2 px),
 
-both on the image reduced (anti-aliased) to at most ``side`` = 256 px on its long side. sigma_noise
+both on the image reduced to at most ``side`` = 256 px on its long side by means over k x k
+blocks (k the smallest integer factor that gets there). sigma_noise
 is the wavelet estimate of :func:`skimage.restoration.estimate_sigma` (median absolute deviation
 of the finest diagonal detail coefficients / 0.6745, Donoho's estimator). Fine pixel noise of a
 large image averages out in the reduction, as it does for a reader looking at the whole film; a
@@ -50,14 +51,16 @@ class NoiseEstimate:
 
 def noise_estimate(grey: np.ndarray, side: int = 256) -> NoiseEstimate:
     """Noise / contrast of ``grey`` (float [0, 1]) reduced to at most ``side`` px."""
+    from skimage.measure import block_reduce
     from skimage.restoration import estimate_sigma
-    from skimage.transform import resize
 
     g = np.asarray(grey, dtype=np.float32)
-    scale = side / max(g.shape)
-    if scale < 1:
-        shape = (max(8, round(g.shape[0] * scale)), max(8, round(g.shape[1] * scale)))
-        g = resize(g, shape, anti_aliasing=True, preserve_range=True).astype(np.float32)
+    k = -(-max(g.shape) // side)  # ceil: the smallest integer factor that brings it to <= side
+    if k > 1:
+        # Means over k x k blocks (the image cropped to a multiple of k, so no padded edge): the
+        # box average a reader's eye applies, and ~10x cheaper on 2048 px than an anti-aliased resize.
+        h, w = (g.shape[0] // k) * k, (g.shape[1] // k) * k
+        g = block_reduce(g[:h, :w], (k, k), np.mean).astype(np.float32)
     sigma = float(estimate_sigma(g))
     lo, hi = np.percentile(ndi.gaussian_filter(g, 2.0), (1, 99))
     contrast = float(hi - lo)
