@@ -24,6 +24,8 @@ percentile of min(right, left) edge-pair strength there) and the odd-indexed fil
 * the fill: gradient energy at the detector's scale inside the removed region over the same
   region 1.5 mask heights lower (real film), for the real film, the current fill and the former
   smooth fill; the rim (gradient on a 2-px ring at the fill's edge, removed / original);
+* the operating curve: false failures on all real chests and detections per corruption (both
+  halves together) at other thresholds than ``FOUND_EDGE``, and the real films that fail;
 * ``--robust``: false failures of the real JSRT films under gamma 0.7 / 1.4, Gaussian noise
   (sd 0.02), half resolution (512^2) and quarter resolution (256^2);
 * ``--timing``: median ms per film of the chest geometry plus the clavicle search at 512^2 and
@@ -150,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     oracle: dict[str, dict[str, list[float]]] = {h: defaultdict(list) for h in halves}
     fill: dict[str, list[float]] = defaultdict(list)
     robust: dict[str, list[bool]] = defaultdict(list)
+    weak: dict[str, list[float]] = defaultdict(list)  # min(right, left) strength per case, for the curve
+    failing: list[tuple[str, float]] = []
     rng = np.random.default_rng(0)
     for i in range(0, len(films), a.step):
         p = films[i]
@@ -162,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         real[half].append(res.found == 2)
         weakest[half].append(min(b.strength for b in res.bands.values()))
+        weak["real"].append(weakest[half][-1])
+        if res.found < 2:
+            failing.append((p.name, weakest[half][-1]))
         for side in ("right", "left"):
             ok, err, dice = agreement(res, side, to_work(masks[side].astype(np.float32), WORK) > 0.5)
             agree[half][f"{side}_on_mask"].append(ok)
@@ -171,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             r = detect_clavicles(make())
             if r.bands:
                 det[half][ft].append(r.found < 2)
+                weak[ft].append(min(b.strength for b in r.bands.values()))
         # the over-lung removal with the former smooth fill, same side as corruptions()
         side = ("right", "left")[(i // 2) % 2]
         smooth = remove_clavicles(g, [masks[side]], texture_sigma=SMOOTH_FILL)
@@ -206,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         r = detect_clavicles(_grey(p))
         if r.bands:
             others.append((name, r.found == 2))
+            weak["real"].append(min(b.strength for b in r.bands.values()))
         else:
             print(f"  {name}: not applicable ({r.reason})")
 
@@ -235,6 +244,14 @@ def main(argv: list[str] | None = None) -> int:
                   f"former smooth fill {_rate([v < q for v in O['removed_smooth']])}")
     ok = [o for _, o in others]
     print(f"\nother real chests failing: {len(ok) - sum(ok)}/{len(ok)} " + " ".join(f"[{n}]" for n, o in others if not o))
+    if failing:
+        print("real JSRT films failing (min edge-pair strength): " + ", ".join(f"{n} {v:.4f}" for n, v in failing))
+    if weak["real"]:
+        print("operating curve (all films, both halves; real = JSRT + other chests): threshold: real false failures; "
+              "detections per corruption")
+        for thr in (0.008, 0.009, 0.010, 0.011, FOUND_EDGE, 0.014):
+            cells = [f"{k} {_rate([v < thr for v in vals])}" for k, vals in sorted(weak.items()) if k != "real"]
+            print(f"  {thr:.4f}: real {_rate([v < thr for v in weak['real']])}; " + "; ".join(cells))
     if fill:
         print("gradient energy at the detector's scale in the over-lung clavicle region / the region 1.5 mask "
               "heights lower (median): " + ", ".join(f"{k} {np.median(v):.2f}" for k, v in fill.items() if k != "rim"))
