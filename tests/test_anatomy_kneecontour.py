@@ -159,7 +159,7 @@ def test_real_held_out_rates(shared_data: Path) -> None:
     rec = expected("knee")
     fmax, tmax = rec["joint_contour_femur"].max, rec["joint_contour_tibia"].max
     fails: dict[str, list[bool]] = {}
-    for case in cases.cases(shared_data):
+    for case in cases.contour_cases(shared_data):
         if case.meta["split"] != "held-out" or case.failure_type == "contour_distorted":
             continue
         kc = knee_contours(segment(case.array()))
