@@ -21,12 +21,15 @@ from ..anatomy.chest import chest_geometry
 from ..anatomy.expected import expected
 from ..types import CheckResult
 from . import CheckContext
+from .chest import opacified
 
 
 def lung_aspect(image: Any, ctx: CheckContext) -> CheckResult:
     """``proportions.lung_aspect``: both-lungs z-score of ln(lung height/width) within the record's bound.
 
     Value: ``z`` (negative: lungs too short for their width, as in a vertically squashed film).
+    "Too short" is n/a when a lung base is opacified (``chest.opacified``: a pleural effusion fills
+    it): both fields must be short for a failure, and an opacified one is short because of fluid.
     """
     name = "proportions.lung_aspect"
     geo = chest_geometry(image)
@@ -40,6 +43,14 @@ def lung_aspect(image: Any, ctx: CheckContext) -> CheckResult:
     zm = math.copysign(min(abs(zr), abs(zl)), zr) if zr * zl > 0 else 0.0
     bound = rec["lung_aspect"]
     ok = bound.contains(zm)
+    if not ok and zm < 0:
+        opac = opacified(geo)
+        if opac:
+            sides = " and ".join(sorted(opac, reverse=True))
+            return CheckResult.na(name, f"lungs short for their width (right z {zr:+.1f}, left z {zl:+.1f}), but the "
+                                        f"{sides} lung base{'s are' if len(opac) > 1 else ' is'} opacified "
+                                        f"({'; '.join(opac.values())}): fluid shortens the lung field, not the thorax",
+                                  z_right=zr, z_left=zl, opacified=sorted(opac))
     desc = ", ".join(f"{s} {aspect[s]:.2f} (z {z[s]:+.1f})" for s in ("right", "left"))
     verdict = "within" if ok else "outside"
     what = "" if ok else (" (lungs too short for their width)" if zm < 0 else " (lungs too tall for their width)")
