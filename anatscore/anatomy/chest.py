@@ -33,6 +33,12 @@ Method (classical, no weights):
   "undecided" (the check abstains). The previous score (heart offset from the upper-mediastinum
   midline + whole-lung area ratio + density) had 13/127 JSRT films on the wrong side; the
   midline cue alone was the weakest (107/127 right) and the whole-lung area ratio 109/127.
+* **Opacified bases** -- pleural fluid (or a raised hemidiaphragm) shortens one lung field at
+  the heart's level, and every situs cue then leans towards that side. :func:`opacified_bases`
+  names a side whose field ends on a meniscus (:func:`meniscus_rise`: the lower border rises
+  towards the chest wall, the costophrenic angle blunted) or whose base lies far above the
+  other's on dense tissue (:func:`base_elevation`, :func:`base_step`); the checks abstain there
+  (``chest.heart_laterality`` when its score points to such a side).
 * **CTR** = transverse cardiac diameter / maximal inner thoracic width (outer lung edges). The
   cardiac borders on each row of the lower heart are the strongest horizontal intensity steps
   either side of the thorax centre (:func:`heart_borders`); the diameter is the 75th percentile
