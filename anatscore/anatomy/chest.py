@@ -617,7 +617,8 @@ def chest_phantom(n: int = 512, seed: int = 0, heart_side: str = "left", lungs: 
     """Synthetic frontal chest (grey [0, 1]) with known anatomy, for tests.
 
     A bright elliptical thorax on a darker background, two dark elliptical lung fields (patient's
-    right on the image's left) and a dense heart ellipse in the lower mediastinum displaced to
+    right on the image's left) whose lowest parts lean laterally (each base descends into a
+    costophrenic angle) and a dense heart ellipse in the lower mediastinum displaced to
     ``heart_side``, which overlaps that lung's medial base (so that lung is smaller, as in life).
     ``lungs = (right, left)`` switches each lung field off (an opacified hemithorax).
     """
@@ -627,9 +628,11 @@ def chest_phantom(n: int = 512, seed: int = 0, heart_side: str = "left", lungs: 
     thorax = ((xx - 0.5) / 0.44) ** 2 + ((yy - 0.55) / 0.48) ** 2 <= 1
     img[thorax] = 0.75
     img[yy > 0.82] = 0.8  # abdomen below the diaphragm
-    for on, cx in zip(lungs, (0.31, 0.69)):
+    for on, cx, out in zip(lungs, (0.31, 0.69), (-1.0, 1.0)):
         if on:
-            lung = ((xx - cx) / 0.15) ** 2 + ((yy - 0.45) / 0.31) ** 2 <= 1
+            # the lowest part leans laterally, so each base descends into a costophrenic angle
+            lean = out * 0.5 * np.maximum(yy - 0.62, 0.0)
+            lung = ((xx - cx - lean) / 0.14) ** 2 + ((yy - 0.45) / 0.31) ** 2 <= 1
             img[lung] = 0.3 + 0.05 * np.sin(yy[lung] * 60)  # rib-like banding
     hx = 0.56 if heart_side == "left" else 0.44
     heart = ((xx - hx) / 0.15) ** 2 + ((yy - 0.66) / 0.13) ** 2 <= 1
