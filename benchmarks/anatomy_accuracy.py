@@ -14,6 +14,9 @@ prints per check:
   false failures among them (rate); ``n/a`` counts real images where it applied but abstained;
 * ``phantom-ok``: the same on phantoms built to be normal;
 * one row per failure type: corrupt/phantom images expected to fail, and detections (rate);
+* ``pathology`` cases (real films with a pathology added, e.g. a pleural effusion: still
+  plausible radiographs, so every check listed in ``expect`` should pass or abstain), in a second
+  table: per check and pathology type (the case's ``failure_type``), failures and n/a;
 * the median CPU milliseconds per image of each check alone (fresh image cache, so the shared
   segmentation is included) at 512^2 and 2048^2. CPU time (``time.process_time``), not wall time,
   so that the figure does not depend on what else the machine runs; with ``OMP_NUM_THREADS=1`` it
@@ -65,6 +68,10 @@ class Tally:
     detect_hit: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     false_failures: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
+    patho_n: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    patho_fail: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    patho_na: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    patho_failures: list[str] = field(default_factory=list)
 
 
 def discover(modules: Iterable[str] = ()) -> list[Any]:
@@ -116,7 +123,7 @@ def score(cases: Iterable[Case], specs: list[CheckSpec], progress: bool = True) 
         if progress and n % 50 == 0:
             print(f"  ... {n} cases", file=sys.stderr)
         expect = dict(case.expect)
-        if case.kind == "real" or (expect and all(expect.values())):
+        if case.kind in ("real", "pathology") or (expect and all(expect.values())):
             # preconditions (image.noise) must pass wherever the image is expected to pass
             expect.update({name: True for name in PRECONDITIONS if name not in expect})
         # anatomy.plausible: expected to pass on real images, to fail on every corrupted one
@@ -130,6 +137,15 @@ def score(cases: Iterable[Case], specs: list[CheckSpec], progress: bool = True) 
             if name == PLAUSIBLE and len(res) == 1:
                 continue  # no registered check covers this case's region (e.g. the joints cases)
             want = expect[name]
+            if want and case.kind == "pathology":
+                pt = case.failure_type or "unspecified"
+                t.patho_n[pt] += 1
+                if r.passed is None:
+                    t.patho_na[pt] += 1
+                elif r.passed is False:
+                    t.patho_fail[pt] += 1
+                    t.patho_failures.append(f"{case.name}: {r.reason}")
+                continue
             if want:
                 if case.kind == "real":
                     if r.passed is None:
@@ -203,6 +219,22 @@ def report(tallies: dict[str, Tally], times: dict[str, dict[int, float]], names:
     return "\n".join(lines)
 
 
+def report_pathology(tallies: dict[str, Tally], names: list[str]) -> str:
+    """Second table: per check and pathology type, failures / cases (n/a among them); "" if none."""
+    types = sorted({pt for t in tallies.values() for pt in t.patho_n})
+    if not types:
+        return ""
+    lines = ["| check | " + " | ".join(f"{pt}: fail (n/a)" for pt in types) + " |",
+             "|---|" + "---|" * len(types)]
+    for name in names:
+        t = tallies.get(name)
+        if t is None or not t.patho_n:
+            continue
+        cells = [f"{t.patho_fail[pt]}/{t.patho_n[pt]} ({t.patho_na[pt]})" if t.patho_n[pt] else "-" for pt in types]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="anatomy check accuracy on real images, corruptions and phantoms")
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -235,12 +267,16 @@ def main(argv: list[str] | None = None) -> int:
     times = {} if args.no_timing else timings(all_cases, specs)
     names = [s.name for s in specs] + [PLAUSIBLE]
     print(report(tallies, times, names))
+    patho = report_pathology(tallies, names)
+    if patho:
+        print("\npathology cases (plausible films with a pathology; every check should pass or be n/a):\n" + patho)
     if args.show:
         for name in names:
             t = tallies.get(name)
             if t is None:
                 continue
-            for label, items in (("false failures", t.false_failures), ("misses", t.misses)):
+            for label, items in (("false failures", t.false_failures), ("misses", t.misses),
+                                 ("failures on pathology", t.patho_failures)):
                 if items:
                     print(f"\n{name} {label} (first {min(args.show, len(items))} of {len(items)}):")
                     for it in items[: args.show]:
@@ -248,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({k: {**{f: getattr(v, f) for f in ("applied", "real_n", "real_fail", "real_na",
                                                                             "ok_phantom_n", "ok_phantom_fail")},
-                                             "detect_n": dict(v.detect_n), "detect_hit": dict(v.detect_hit)}
+                                             "detect_n": dict(v.detect_n), "detect_hit": dict(v.detect_hit),
+                                             "patho_n": dict(v.patho_n), "patho_fail": dict(v.patho_fail),
+                                             "patho_na": dict(v.patho_na)}
                                          for k, v in tallies.items()}, indent=2))
     return 0
 

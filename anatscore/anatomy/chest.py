@@ -33,6 +33,12 @@ Method (classical, no weights):
   "undecided" (the check abstains). The previous score (heart offset from the upper-mediastinum
   midline + whole-lung area ratio + density) had 13/127 JSRT films on the wrong side; the
   midline cue alone was the weakest (107/127 right) and the whole-lung area ratio 109/127.
+* **Opacified bases** -- pleural fluid (or a raised hemidiaphragm) shortens one lung field at
+  the heart's level, and every situs cue then leans towards that side. :func:`opacified_bases`
+  names a side whose field ends on a meniscus (:func:`meniscus_rise`: the lower border rises
+  towards the chest wall, the costophrenic angle blunted) or whose base lies far above the
+  other's on dense tissue (:func:`base_elevation`, :func:`base_step`); the checks abstain there
+  (``chest.heart_laterality`` when its score points to such a side).
 * **CTR** = transverse cardiac diameter / maximal inner thoracic width (outer lung edges). The
   cardiac borders on each row of the lower heart are the strongest horizontal intensity steps
   either side of the thorax centre (:func:`heart_borders`); the diameter is the 75th percentile
@@ -46,6 +52,7 @@ registered rather than one that cannot fail.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -96,6 +103,7 @@ class LungField:
     outer: int  # lateral edge column
     contrast: float = 0.0  # q90 of the normalised film minus the field's median: aerated lung is dark
     base_step: float = float("nan")  # see base_step(): how much denser the film is just below the field
+    meniscus: float = float("nan")  # see meniscus_rise(): lateral end of the lower border above its middle
 
     @property
     def height(self) -> int:
@@ -244,7 +252,7 @@ def segment_lungs(g: np.ndarray, min_area_frac: float = 0.02) -> dict[str, LungF
             inner, outer = (int(cols.max()), int(cols.min())) if side == "right" else (int(cols.min()), int(cols.max()))
             contrast = float(q90 - np.median(gn[mask]))
             out[side] = LungField(side, mask, area, int(rows[0]), int(rows[-1]), inner, outer, contrast,
-                                  base_step(s, mask, int(rows[0]), int(rows[-1])))
+                                  base_step(s, mask, int(rows[0]), int(rows[-1])), meniscus_rise(mask, side))
             break
     return out
 
@@ -269,6 +277,73 @@ def base_step(s: np.ndarray, mask: np.ndarray, top: int, bottom: int) -> float:
     if band.size == 0:
         return float("nan")
     return float(np.median(band) - np.median(s[mask]))
+
+
+def meniscus_rise(mask: np.ndarray, side: str) -> float:
+    """How much higher the lateral end of a lung field's lower border lies than its middle (field heights).
+
+    With ``b(u)`` the field's lowest row in each column and ``u`` the column's position from the
+    field's medial (0) to its lateral edge (1): ``(mean_{0.3 <= u <= 0.6} b - max_{u >= 0.8} b) / H``
+    (``H``: the field's height). A normal base descends laterally into the sharp costophrenic
+    angle, the field's lowest point, so the value is negative (median -0.10 right, -0.19 left on
+    the JSRT films). Pleural fluid fills that angle and climbs the chest wall (the meniscus, concave
+    upward, rising laterally): the lung field then ends on a border that rises towards the chest
+    wall, and the value turns positive. A raised hemidiaphragm keeps its dome and its angle (the
+    hemithorax at half height: the value is scaled, not reversed). NaN for a field under 5 columns wide.
+    """
+    cols = np.flatnonzero(mask.any(0))
+    if cols.size < 5:
+        return float("nan")
+    bottom = mask.shape[0] - 1 - np.argmax(mask[::-1, cols], axis=0)  # lowest row of each column
+    top = int(np.flatnonzero(mask.any(1))[0])
+    h = max(1, int(bottom.max()) - top)
+    medial, lateral = (cols[-1], cols[0]) if side == "right" else (cols[0], cols[-1])
+    u = (cols - medial) / float(lateral - medial)
+    mid = bottom[(u >= 0.3) & (u <= 0.6)]
+    lat = bottom[u >= 0.8]
+    if mid.size == 0 or lat.size == 0:
+        return float("nan")
+    return float((mid.mean() - lat.max()) / h)
+
+
+def base_elevation(lungs: dict[str, LungField], side: str) -> float:
+    """How far the ``side`` lung field's lowest row lies above the other field's, in mean field heights.
+
+    Positive when this field ends higher. A pleural effusion or a raised hemidiaphragm lifts one
+    field's base; on the JSRT films the left base lies up to 0.54 of a field height above the right
+    (dense breast shadows stop the left field short) and the right at most 0.24 above the left.
+    NaN without both fields.
+    """
+    other = "left" if side == "right" else "right"
+    if side not in lungs or other not in lungs:
+        return float("nan")
+    a, b = lungs[side], lungs[other]
+    return (b.bottom - a.bottom) / ((a.height + b.height) / 2.0)
+
+
+def opacified_bases(lungs: dict[str, LungField], meniscus_min: float, elevation_min: float,
+                    step_min: float) -> dict[str, str]:
+    """Sides whose lung base is opacified (fluid, or dense tissue standing in for lung), with the sign seen.
+
+    A side is opacified when its lung field ends on a meniscus (:func:`meniscus_rise` above
+    ``meniscus_min``: the lower border rises towards the chest wall, the costophrenic angle is
+    blunted) or when its base lies far above the other side's (:func:`base_elevation` above
+    ``elevation_min``) on a dense edge (:func:`base_step` at least ``step_min``: fluid, liver or
+    spleen below, not hazy lung). Either sign shortens that lung field at the heart's level,
+    which the situs cues read as the heart's side and the symmetry and CTR measures read as an
+    abnormal thorax. The thresholds are the region record's ``opacified_base``.
+    """
+    out: dict[str, str] = {}
+    for side, lf in lungs.items():
+        if math.isfinite(lf.meniscus) and lf.meniscus > meniscus_min:
+            out[side] = (f"its lower border rises towards the chest wall by {lf.meniscus:.2f} of the field's height "
+                         "(a meniscus: the costophrenic angle is blunted)")
+            continue
+        elev = base_elevation(lungs, side)
+        if math.isfinite(elev) and elev > elevation_min and math.isfinite(lf.base_step) and lf.base_step >= step_min:
+            out[side] = (f"its base lies {elev:.2f} field heights above the other side's, on dense tissue "
+                         f"(step {lf.base_step:.2f})")
+    return out
 
 
 # --- heart, midline, CTR ---------------------------------------------------------------------
@@ -542,7 +617,8 @@ def chest_phantom(n: int = 512, seed: int = 0, heart_side: str = "left", lungs: 
     """Synthetic frontal chest (grey [0, 1]) with known anatomy, for tests.
 
     A bright elliptical thorax on a darker background, two dark elliptical lung fields (patient's
-    right on the image's left) and a dense heart ellipse in the lower mediastinum displaced to
+    right on the image's left) whose lowest parts lean laterally (each base descends into a
+    costophrenic angle) and a dense heart ellipse in the lower mediastinum displaced to
     ``heart_side``, which overlaps that lung's medial base (so that lung is smaller, as in life).
     ``lungs = (right, left)`` switches each lung field off (an opacified hemithorax).
     """
@@ -552,9 +628,11 @@ def chest_phantom(n: int = 512, seed: int = 0, heart_side: str = "left", lungs: 
     thorax = ((xx - 0.5) / 0.44) ** 2 + ((yy - 0.55) / 0.48) ** 2 <= 1
     img[thorax] = 0.75
     img[yy > 0.82] = 0.8  # abdomen below the diaphragm
-    for on, cx in zip(lungs, (0.31, 0.69)):
+    for on, cx, out in zip(lungs, (0.31, 0.69), (-1.0, 1.0)):
         if on:
-            lung = ((xx - cx) / 0.15) ** 2 + ((yy - 0.45) / 0.31) ** 2 <= 1
+            # the lowest part leans laterally, so each base descends into a costophrenic angle
+            lean = out * 0.5 * np.maximum(yy - 0.62, 0.0)
+            lung = ((xx - cx - lean) / 0.14) ** 2 + ((yy - 0.45) / 0.31) ** 2 <= 1
             img[lung] = 0.3 + 0.05 * np.sin(yy[lung] * 60)  # rib-like banding
     hx = 0.56 if heart_side == "left" else 0.44
     heart = ((xx - hx) / 0.15) ** 2 + ((yy - 0.66) / 0.13) ** 2 <= 1

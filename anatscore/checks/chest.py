@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..anatomy.chest import ChestGeometry, chest_geometry
+from ..anatomy.chest import ChestGeometry, chest_geometry, opacified_bases
 from ..anatomy.expected import expected
 from ..types import CheckResult
 from . import CheckContext
@@ -23,6 +23,18 @@ def _lung_evidence(geo: ChestGeometry) -> dict[str, Any]:
         c0, c1 = sorted((lf.inner, lf.outer))
         ev[f"{side}_lung_box"] = [lf.top / n, c0 / n, lf.bottom / n, c1 / n]
     return ev
+
+
+def opacified(geo: ChestGeometry) -> dict[str, str]:
+    """Sides whose lung base is opacified (:func:`anatscore.anatomy.chest.opacified_bases` with the
+    record's ``lung_base_meniscus``, ``lung_base_elevation`` and ``lung_base_step``), with the sign seen."""
+    rec = expected("chest")
+    return opacified_bases(geo.lungs, float(rec["lung_base_meniscus"].max), float(rec["lung_base_elevation"].max),
+                           float(rec["lung_base_step"].min))
+
+
+def _opacified_text(opac: dict[str, str], sides: tuple[str, ...] = ("right", "left")) -> str:
+    return "; ".join(f"the {s} lung base is opacified: {opac[s]}" for s in sides if s in opac)
 
 
 def lung_fields(image: Any, ctx: CheckContext) -> CheckResult:
@@ -56,6 +68,10 @@ def lung_fields(image: Any, ctx: CheckContext) -> CheckResult:
 def heart_laterality(image: Any, ctx: CheckContext) -> CheckResult:
     """``chest.heart_laterality``: the heart shadow lies to the patient's left (situs solitus).
 
+    n/a when the score points to a side whose lung base is opacified (:func:`opacified`: a
+    meniscus, or a base far above the other's on dense tissue): there the cues read the short
+    lung field, not the heart.
+
     Value: the situs score of :func:`anatscore.anatomy.chest.situs_score` (> 0 = left; about 3
     on a typical normal chest). Assumes standard display (patient's right on the image's left).
     Passes when the score reaches the record's ``situs_score`` minimum (the margin), fails below
@@ -73,6 +89,16 @@ def heart_laterality(image: Any, ctx: CheckContext) -> CheckResult:
              "density_asymmetry": geo.density_asymmetry, "border_asymmetry": geo.border_asymmetry}
     agree, cues = geo.situs_agreement or (0, 0)
     extra["cues_agreeing"] = agree
+    opac = opacified(geo)
+    extra["opacified"] = sorted(opac)
+    toward = "left" if geo.laterality > 0 else "right"
+    if toward in opac:
+        # an opacified base shortens that lung field where the heart is read: every situs cue then
+        # leans towards it, so a score pointing there says nothing (pointing away, it stands)
+        return CheckResult.na(name, f"heart side undecided: the situs score {geo.laterality:+.2f} points to the "
+                                    f"patient's {toward}, but {_opacified_text(opac, (toward,))}; a pleural effusion "
+                                    "or a raised hemidiaphragm there shortens the lung field, which the situs cues "
+                                    "read as the heart's side", situs_score=geo.laterality, **extra)
     need = rec["situs_agreeing_cues"].min or 0
     if agree < need and not rec["situs_undecided"].contains(geo.laterality):
         return CheckResult.na(name, f"heart side undecided: situs score {geo.laterality:+.2f} but only {agree} of "
@@ -96,15 +122,23 @@ def ctr(image: Any, ctx: CheckContext) -> CheckResult:
     Cardiac borders from horizontal intensity steps (:func:`anatscore.anatomy.chest.heart_borders`);
     against the SCR CTR median |error| 0.040, Pearson r 0.56 on JSRT (README). The range is wide on
     purpose: this flags gross failures (no heart shadow, heart filling the chest), not cardiomegaly.
+    A CTR that would fail is n/a when a lung base is opacified (:func:`opacified`): fluid beside the
+    heart hides its border.
     """
     name = "chest.ctr"
     geo = chest_geometry(image)
     if not geo.both_lungs:
         return CheckResult.na(name, "CTR needs two lung fields")
+    rng = expected("chest")["ctr"]
+    ok = geo.ctr is not None and rng.contains(geo.ctr)
+    opac = {} if ok else opacified(geo)
+    if opac:
+        found = "no heart shadow between the lung fields" if geo.ctr is None else f"CTR {geo.ctr:.2f}"
+        return CheckResult.na(name, f"{found}, but {_opacified_text(opac)}: the heart border beside an opacified "
+                                    "base is hidden (silhouette), so the CTR is not measured", ctr=geo.ctr,
+                              opacified=sorted(opac))
     if geo.ctr is None:
         return CheckResult.judge(name, None, False, "no heart shadow between the lung fields")
-    rng = expected("chest")["ctr"]
-    ok = rng.contains(geo.ctr)
     return CheckResult.judge(name, geo.ctr, ok, f"CTR {geo.ctr:.2f} ({'within' if ok else 'outside'} {rng.describe()})",
                              heart_width=geo.heart_width, thorax_width=geo.thorax_width)
 
@@ -126,7 +160,10 @@ def symmetry(image: Any, ctx: CheckContext) -> CheckResult:
     (:func:`anatscore.anatomy.chest.base_step` under the record's ``lung_base_step`` minimum), so
     the field stopped in hazy lung (breast shadow, consolidation) and its height says nothing
     about the hemithorax. A raised hemidiaphragm or a shrunken hemithorax still ends at the
-    dense abdomen, so the gate is rare on those.
+    dense abdomen, so the gate is rare on those. Abstains too when the shorter field ends on a
+    meniscus (its lower border rises towards the chest wall, record ``lung_base_meniscus``): fluid
+    (a pleural effusion) fills its base, while a raised hemidiaphragm keeps its dome and its
+    costophrenic angle and still fails.
     """
     name = "chest.symmetry"
     geo = chest_geometry(image)
@@ -145,6 +182,14 @@ def symmetry(image: Any, ctx: CheckContext) -> CheckResult:
     extra = {"area_ratio": ar, "height_ratio": hr, "z_area": za, "z_height": zh, "short_base_step": short.base_step}
     desc = f"left/right lung area ratio {ar:.2f} (z {za:+.1f}), height ratio {hr:.2f} (z {zh:+.1f})"
     step_rng = rec["lung_base_step"]
+    men = rec["lung_base_meniscus"]
+    if not bound.contains(score) and math.isfinite(short.meniscus) and not men.contains(short.meniscus):
+        return CheckResult.na(name, f"lung fields unequal ({desc}; asymmetry score {score:+.1f}) but the shorter "
+                                    f"({short.side}) field ends on a meniscus: its lower border rises towards the "
+                                    f"chest wall by {short.meniscus:.2f} of its height (expected {men.describe()}; "
+                                    "blunted costophrenic angle), as over a pleural effusion, so its size says "
+                                    "nothing about the hemithorax", symmetry_score=score, short_meniscus=short.meniscus,
+                              **extra)
     if not bound.contains(score) and math.isfinite(short.base_step) and not step_rng.contains(short.base_step):
         return CheckResult.na(name, f"lung fields unequal ({desc}; asymmetry score {score:+.1f}) but the shorter "
                                     f"({short.side}) field's lower border is not a diaphragm edge: the film below "

@@ -21,12 +21,17 @@ from ..anatomy.chest import chest_geometry
 from ..anatomy.expected import expected
 from ..types import CheckResult
 from . import CheckContext
+from .chest import opacified
 
 
 def lung_aspect(image: Any, ctx: CheckContext) -> CheckResult:
     """``proportions.lung_aspect``: both-lungs z-score of ln(lung height/width) within the record's bound.
 
     Value: ``z`` (negative: lungs too short for their width, as in a vertically squashed film).
+    "Too short" is n/a when both lung bases are opacified (``chest.opacified``: bilateral pleural
+    effusions shorten both fields). One opacified base does not matter here (the value is the
+    less extreme lung's z), and abstaining on one would cost squashed-film detections: the
+    meniscus sign flags about 5 % of normal right bases.
     """
     name = "proportions.lung_aspect"
     geo = chest_geometry(image)
@@ -40,6 +45,13 @@ def lung_aspect(image: Any, ctx: CheckContext) -> CheckResult:
     zm = math.copysign(min(abs(zr), abs(zl)), zr) if zr * zl > 0 else 0.0
     bound = rec["lung_aspect"]
     ok = bound.contains(zm)
+    if not ok and zm < 0:
+        opac = opacified(geo)
+        if len(opac) == 2:
+            return CheckResult.na(name, f"lungs short for their width (right z {zr:+.1f}, left z {zl:+.1f}), but both "
+                                        f"lung bases are opacified (right: {opac['right']}; left: {opac['left']}): "
+                                        "fluid shortens the lung fields, not the thorax", z_right=zr, z_left=zl,
+                                  opacified=sorted(opac))
     desc = ", ".join(f"{s} {aspect[s]:.2f} (z {z[s]:+.1f})" for s in ("right", "left"))
     verdict = "within" if ok else "outside"
     what = "" if ok else (" (lungs too short for their width)" if zm < 0 else " (lungs too tall for their width)")

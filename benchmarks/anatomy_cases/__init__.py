@@ -22,12 +22,15 @@ class Case:
     Attributes:
         name: unique id (``knee_kl/0/9001695L.png`` or ``hand-phantom-6-digits-03``).
         region: canonical region (anatscore.vocab.REGIONS).
-        kind: ``real`` (expected plausible), ``corrupt`` (a real image with a known defect) or
-            ``phantom`` (synthetic with known counts).
+        kind: ``real`` (expected plausible), ``corrupt`` (a real image with a known defect),
+            ``phantom`` (synthetic with known counts) or ``pathology`` (a real image with a
+            pathology added, e.g. a pleural effusion: still plausible, so the checks in ``expect``
+            should pass or abstain; tallied apart from the real images).
         image: float32 grey [0, 1] array, or a zero-argument callable returning one (lazy).
         expect: check name -> expected ``passed`` (True for real images, False for the check that
             should catch the defect). Checks not listed are not scored on this case.
-        failure_type: for corrupt/phantom cases, the defect (``fibula_removed``, ``extra_digit``...).
+        failure_type: for corrupt/phantom cases, the defect (``fibula_removed``, ``extra_digit``...);
+            for pathology cases, the pathology (``effusion_large_right``).
         view: canonical view or "".
     """
 
