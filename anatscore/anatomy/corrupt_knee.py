@@ -4,24 +4,35 @@ Used by ``benchmarks/anatomy_cases/knee_proportions.py``, ``benchmarks/knee_prop
 ``tests/test_anatomy_kneeprop.py``. Each function takes a float grey knee AP in [0, 1] (bright =
 bone, joint line running across the image, knee roughly centred as in the OAI crops) and returns
 a corrupted copy of the same shape and range. They find the joint line by their own simple means
-(:func:`joint_rows`: the darkest row of a heavily smoothed column profile), not with the check's
-joint-space analysis, and they do not look for bone edges or the notch at all: the warp acts on a
-fixed span of the width, so a check cannot pass by sharing a bug with the corruption.
+(:func:`joint_rows`, built on :func:`anatscore.anatomy.corrupt.knee_joint_line`), not with the
+check's joint-space analysis, and they do not look for bone edges or the notch at all: the warp
+acts on a fixed span of the width, so a check cannot pass by sharing a bug with the corruption.
 
 How the images are changed: only horizontally, by a smooth monotone remapping of the columns
 ``x -> x_src(x)`` (piecewise linear through a few knots, then Gaussian-smoothed over 0.8 % of the
-width, so the warp and its slope are continuous), applied fully on one side of the joint line and not at all
-on the other, with a cosine transition ``transition * H`` either side of the line (inside the
-dark joint space). Resampling is cubic (``scipy.ndimage.map_coordinates``, order 3), so the
-warped half keeps its fine texture. Where the warp magnifies (the soft tissue beside a squeezed
-bone), the fine grain lost by magnification is replaced by isotropic noise at the original
-grain's local level; no seam, no flat fill.
+width, so the warp and its slope are continuous), applied fully on one side of the joint line and
+not at all on the other, with a cosine transition ``transition * H`` either side of the line
+(inside the dark joint space). Resampling is cubic (``scipy.ndimage.map_coordinates``, order 3),
+so the warped half keeps its fine texture.
+
+The squeezes widen the soft-tissue margin beside the squeezed bone. The OAI crops have almost
+none (the bones reach 5-20 px of the 224-px border), so that margin is made, not moved: there the
+image is the soft tissue's smooth level (Gaussian over 4 % of H down the rows) at the border,
+warped, plus new isotropic grain at the level of the outer columns' grain; stretching the border
+columns instead drew each row out into a horizontal streak. Where the crop's outermost columns
+are dark, the made margin is a dark band that ends at the joint line's transition (a visible
+step on some crops; ``benchmarks/knee_proportions.py`` prints how separable the corrupted crops
+are by margin and seam statistics).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import ndimage as ndi
+
+from .corrupt import knee_joint_line
 
 __all__ = ["joint_rows", "squeeze_half", "enlarge_condyle", "SPAN"]
 
@@ -34,14 +45,23 @@ NOTCH_HALF = 0.08
 
 
 def joint_rows(g: np.ndarray, band: tuple[float, float] = (0.3, 0.75)) -> np.ndarray:
-    """Per-column row of the femorotibial joint line: darkest row of a smoothed column profile
-    within ``band`` (fractions of H), median-filtered and smoothed across columns."""
-    h, w = g.shape
-    gs = ndi.gaussian_filter(np.asarray(g, dtype=np.float32), (0.015 * h, 0.02 * w))
-    r0, r1 = int(band[0] * h), int(band[1] * h)
-    rows = np.argmin(gs[r0:r1], axis=0).astype(float) + r0
-    rows = ndi.median_filter(rows, size=max(3, (w // 6) | 1), mode="nearest")
-    return ndi.gaussian_filter1d(rows, 0.08 * w, mode="nearest")
+    """Per-column row of the femorotibial joint line, for placing a warp's transition.
+
+    :func:`anatscore.anatomy.corrupt.knee_joint_line` (the corruptions' own valley finder: per
+    column the row of deepest valley between bright bone above and below, median-filtered and
+    smoothed), kept on the middle half of the columns; outside it, held at the median of the
+    line over the compartment's inner columns (0.15-0.35 W and 0.65-0.85 W), then smoothed over
+    3 % of W. In the soft tissue beside the bones there is no joint and the valley there is noise:
+    followed to the border, the line ran far below the joint on many crops (a darkest-row line,
+    used before, ran through the dark tibial metaphysis of knees with a narrowed joint), so the
+    warp missed the plateau's edge.
+    """
+    h, w = np.shape(g)
+    rows = knee_joint_line(np.asarray(g, dtype=np.float32), band)
+    out = rows.copy()
+    out[: w // 4] = np.median(rows[int(0.15 * w): int(0.35 * w)])
+    out[w - w // 4:] = np.median(rows[int(0.65 * w): int(0.85 * w)])
+    return ndi.gaussian_filter1d(out, 0.03 * w, mode="nearest")
 
 
 def _column_map(w: int, knots_out: list[float], knots_src: list[float], smooth: float) -> tuple[np.ndarray, np.ndarray]:
@@ -54,11 +74,30 @@ def _column_map(w: int, knots_out: list[float], knots_src: list[float], smooth: 
     return xs, np.gradient(xs)
 
 
+def _grain_noise(detail: np.ndarray, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """Unit-sd isotropic noise of ``shape`` in the same band as ``detail`` (``g - Gauss(g, 1)``), its
+    correlation length chosen among a few so that its ratio of neighbour-difference energy to
+    variance matches ``detail``'s (grain that is finer or coarser than white noise)."""
+    def roughness(a: np.ndarray) -> float:
+        return float((np.diff(a, axis=0) ** 2).mean() / max(float(a.var()), 1e-12))
+
+    target = roughness(detail)
+    white = rng.standard_normal(shape)
+    best, best_err = None, math.inf
+    for c in (0.0, 0.4, 0.6, 0.8, 1.0):
+        n = ndi.gaussian_filter(white, c) if c > 0 else white
+        n = n - ndi.gaussian_filter(n, 1.0)
+        err = abs(roughness(n) - target)
+        if err < best_err:
+            best, best_err = n, err
+    return best / max(float(best.std()), 1e-6)
+
+
 def _warp(g: np.ndarray, knots_out: list[float], knots_src: list[float], side: str, transition: float,
-          offset: float = 0.0, margins: tuple[float, float] | None = None, seed: int = 0) -> np.ndarray:
+          offset: float = 0.0, regrain: bool = False, seed: int = 0) -> np.ndarray:
     """Apply the column map through the knots on one side (``"femur"``: above the joint line,
-    ``"tibia"``: below it). ``margins``: output columns left of ``margins[0]`` and right of
-    ``margins[1]`` are stretched soft tissue; their lost fine grain is replaced (module docstring)."""
+    ``"tibia"``: below it). ``regrain``: where the map magnifies (the soft tissue beside a
+    squeezed bone), fill with smooth tissue and new grain instead of stretching (module docstring)."""
     g = np.asarray(g, dtype=np.float32)
     h, w = g.shape
     xs, slope = _column_map(w, knots_out, knots_src, 0.008)
@@ -73,22 +112,27 @@ def _warp(g: np.ndarray, knots_out: list[float], knots_src: list[float], side: s
     src_x = x[None, :] + t * (xs - x)[None, :]
     src_y = np.broadcast_to(yy, (h, w))
     out = ndi.map_coordinates(g, [src_y, src_x], order=3, mode="nearest")
-    if margins is not None:
-        # Magnified soft tissue loses its fine grain (quantum noise, film grain). Put it back:
-        # the warped grain is replaced by Gaussian noise of the original grain's local level,
-        # correlated over the same scale - isotropic, so no streaks and no copied structure.
+    if regrain:
+        # Stretching the few columns of soft tissue at the border across the widened margin
+        # would draw each row's value out into a horizontal streak. There, the image is instead
+        # (a) the soft tissue's smooth level, a Gaussian of 4 % of H down the rows (and 1 px
+        # across), warped - its rows vary slowly, so no streaks - plus (b) isotropic grain at
+        # the original grain's local level (``_grain_noise``). The fill is blended in by how
+        # much the effective map magnifies: none at 1.1x or less, all at 1.5x or more.
         rng = np.random.default_rng(seed)
         detail = g - ndi.gaussian_filter(g, 1.0)
-        level = np.sqrt(ndi.gaussian_filter(detail ** 2, 0.05 * h))
-        noise = ndi.gaussian_filter(rng.standard_normal((h, w)), 0.6)
-        noise = noise - ndi.gaussian_filter(noise, 1.0)  # the same band as ``detail``
-        noise *= 1.0 / max(float(noise.std()), 1e-6)
-        warped_detail = ndi.map_coordinates(detail, [src_y, src_x], order=3, mode="nearest")
-        loss = np.clip(2.0 * (1.0 - slope), 0.0, 1.0)  # fully replaced where magnified 2x or more
-        loss = loss * ((x < margins[0]) | (x > margins[1]))
-        loss = ndi.gaussian_filter1d(loss, 1.5)
-        wgt = t * loss[None, :]
-        out = out + wgt * (level * noise - warped_detail)
+        # grain level per row of each side's outer 4 % of columns (soft tissue on these crops)
+        k = max(2, int(0.04 * w))
+        lev_l = np.sqrt(ndi.gaussian_filter1d((detail[:, :k] ** 2).mean(axis=1), 0.03 * h))
+        lev_r = np.sqrt(ndi.gaussian_filter1d((detail[:, w - k:] ** 2).mean(axis=1), 0.03 * h))
+        lev = np.where(x[None, :] < 0.5 * w, lev_l[:, None], lev_r[:, None])
+        smooth = ndi.gaussian_filter(g, (0.04 * h, 1.0))
+        noise = _grain_noise(detail[:, np.r_[0:k, w - k:w]], rng, (h, w))
+        base = ndi.map_coordinates(smooth, [src_y, src_x], order=1, mode="nearest")
+        eff = 1.0 + t * (slope[None, :] - 1.0)  # source px per output px of the applied map
+        m = np.clip((1.0 / np.maximum(eff, 1e-3) - 1.1) / 0.4, 0.0, 1.0)
+        m = ndi.gaussian_filter1d(m, 1.0, axis=1)
+        out = (1.0 - m) * out + m * (base + lev * noise)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
@@ -115,8 +159,7 @@ def squeeze_half(g: np.ndarray, factor: float = 0.8, side: str = "femur", transi
     # and the tibia's is full from just below it, so the other bone's edges next to the joint
     # are left as they were.
     offset = -transition if side == "femur" else 0.0
-    return _warp(g, out_k, src_k, side, transition, offset=offset, margins=(c - factor * a, c + factor * a),
-                 seed=seed)
+    return _warp(g, out_k, src_k, side, transition, offset=offset, regrain=True, seed=seed)
 
 
 def enlarge_condyle(g: np.ndarray, ratio: float = 2.0, which: str = "left", transition: float = 0.07,

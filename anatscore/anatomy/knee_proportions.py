@@ -49,6 +49,9 @@ __all__ = ["KneeProportions", "knee_proportions", "FEMUR_BAND", "TIBIA_BAND", "N
 FEMUR_BAND = (-0.22, -0.06)
 TIBIA_BAND = (0.02, 0.09)
 NOTCH_BAND = (-0.09, -0.02)
+#: Columns (fractions of W in from each side) over which the joint line's row beside that side's
+#: edges is taken (the median of the line there).
+SIDE_COLUMNS = (0.1, 0.35)
 #: Smallest bone-minus-outer level step (normalised grey) that counts as a bone edge; a row
 #: with less has bone up to the border (the edge is then flagged ``clipped``).
 MIN_STEP = 0.1
@@ -58,7 +61,9 @@ MIN_STEP = 0.1
 class KneeProportions:
     """Outer bone edges, notch and the proportions derived from them (working-resolution px)."""
 
-    joint_row: float
+    joint_row: float  # median row of the whole joint line
+    joint_row_left: float  # the line's row beside the left edges (the bands' reference there)
+    joint_row_right: float
     femur_left: float
     femur_right: float
     tibia_left: float
@@ -97,29 +102,42 @@ def _band_rows(h: int, j: float, band: tuple[float, float]) -> np.ndarray:
     return np.arange(max(0, r0), min(h, r1))
 
 
-def _outer_edges(gs: np.ndarray, rows: np.ndarray, search: float) -> tuple[float, float, bool, bool]:
-    """Median over ``rows`` of the left and right outer bone edge (half-level crossing)."""
+def _side_joint_rows(js: JointSpace, w: int) -> tuple[float, float]:
+    """Row of the joint line beside each side's outer edge: the median of the line over the
+    columns ``SIDE_COLUMNS`` in from that side (the line is often tilted, and a band placed by
+    the whole line's median row lands on the joint or even the femur at the lower side)."""
+    out = []
+    for lo, hi in ((SIDE_COLUMNS[0] * w, SIDE_COLUMNS[1] * w), ((1 - SIDE_COLUMNS[1]) * w, (1 - SIDE_COLUMNS[0]) * w)):
+        sel = (js.columns >= lo) & (js.columns < hi)
+        out.append(float(np.median(js.line_rows[sel])) if sel.any() else float(np.median(js.line_rows)))
+    return out[0], out[1]
+
+
+def _side_edge(gs: np.ndarray, rows: np.ndarray, side: str, search: float) -> tuple[float, bool]:
+    """Median over ``rows`` of one side's outer bone edge (half-level crossing), and whether it
+    reached the border."""
     h, w = gs.shape
     s = max(3, int(round(search * w)))
-    left, right = [], []
+    xs = []
     for r in rows:
         p = gs[r]
         bone = float(np.median(p[w // 4: w - w // 4]))
-        for side, seg_ in (("l", p[:s]), ("r", p[w - s:][::-1])):
-            out = float(seg_.min())
-            if bone - out < MIN_STEP:  # no darker tissue beside the bone: it reaches the border
-                x = 0
-            else:
-                above = np.flatnonzero(seg_ >= 0.5 * (bone + out))
-                # First column from the border at half level *after* the darkest point: the
-                # outer level is taken where the soft tissue is thinnest, nearer the border.
-                k = int(np.argmin(seg_))
-                after = above[above >= k]
-                x = int(after[0]) if after.size else s - 1
-            (left if side == "l" else right).append(x)
-    xl = float(np.median(left)) if left else math.nan
-    xr_from_border = float(np.median(right)) if right else math.nan
-    return xl, (w - 1) - xr_from_border, xl <= 1, xr_from_border <= 1
+        seg_ = p[:s] if side == "l" else p[w - s:][::-1]
+        out = float(seg_.min())
+        if bone - out < MIN_STEP:  # no darker tissue beside the bone: it reaches the border
+            x = 0
+        else:
+            above = np.flatnonzero(seg_ >= 0.5 * (bone + out))
+            # First column from the border at half level *after* the darkest point: the
+            # outer level is taken where the soft tissue is thinnest, nearer the border.
+            k = int(np.argmin(seg_))
+            after = above[above >= k]
+            x = int(after[0]) if after.size else s - 1
+        xs.append(x)
+    if not xs:
+        return math.nan, False
+    x = float(np.median(xs))
+    return (x if side == "l" else (w - 1) - x), x <= 1
 
 
 def _line_fit(js: JointSpace) -> np.ndarray:
@@ -182,10 +200,13 @@ def knee_proportions(seg: Segmentation, js: JointSpace, edge_search: float = 0.3
     h, w = g.shape
     gs = ndi.gaussian_filter(g, (0.02 * h, max(0.7, 0.006 * w)))
     j = float(np.median(js.line_rows))
-    fl, fr, fcl, fcr = _outer_edges(gs, _band_rows(h, j, FEMUR_BAND), edge_search)
-    tl, tr, tcl, tcr = _outer_edges(gs, _band_rows(h, j, TIBIA_BAND), edge_search)
+    jl, jr = _side_joint_rows(js, w)
+    fl, fcl = _side_edge(gs, _band_rows(h, jl, FEMUR_BAND), "l", edge_search)
+    fr, fcr = _side_edge(gs, _band_rows(h, jr, FEMUR_BAND), "r", edge_search)
+    tl, tcl = _side_edge(gs, _band_rows(h, jl, TIBIA_BAND), "l", edge_search)
+    tr, tcr = _side_edge(gs, _band_rows(h, jr, TIBIA_BAND), "r", edge_search)
     clipped = tuple(n for n, c in zip(("femur_left", "femur_right", "tibia_left", "tibia_right"),
                                       (fcl, fcr, tcl, tcr)) if c)
     xn, walls = _find_notch(g, js, fl, fr)
-    return KneeProportions(joint_row=j, femur_left=fl, femur_right=fr, tibia_left=tl, tibia_right=tr,
+    return KneeProportions(joint_row=j, joint_row_left=jl, joint_row_right=jr, femur_left=fl, femur_right=fr, tibia_left=tl, tibia_right=tr,
                            notch_x=xn, clipped=clipped, width=w)
