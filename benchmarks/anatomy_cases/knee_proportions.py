@@ -7,17 +7,16 @@ odd-indexed ones are held out (``meta["split"]``). The real crops are also yield
 ``proportions.knee`` only, so the two modules' tallies do not double-count each other's checks.
 
 Corruptions of every crop (``anatscore/anatomy/corrupt_knee.py``: smooth horizontal warps on one
-side of the joint line, no seam), each expected to fail ``proportions.knee``:
+side of the joint line), each expected to fail ``proportions.knee``:
 
 - ``condyles_too_narrow``: the femur squeezed to 0.8 of its width (tibial plateau unchanged);
-- ``condyles_too_wide``: the tibia squeezed to 0.8 (condyles 1.25 times the plateau's width);
-- ``condyle_enlarged``: one condyle's side of the femur widened at the other's expense so the two
-  are 2.4 : 1 (nominal; the notch moves off-centre), left on two of every four crops, right on
-  the others.
+- ``condyles_too_wide``: the tibia squeezed to 0.8 (condyles 1.25 times the plateau's width).
 
-Yields nothing while ``proportions.knee`` is unregistered (see :func:`cases`).
-``CASE_FACTORS`` holds those factors; ``benchmarks/knee_proportions.py`` prints detection for a
-range of factors around them.
+Not yielded: ``condyle_enlarged`` (notch moved off-centre, :func:`corrupt_knee.enlarge_condyle`),
+whose notch position the check reports but does not judge; ``benchmarks/knee_proportions.py``
+prints how the notch rule would fare on it. ``CASE_FACTORS`` holds the factors (the benchmark's
+for the enlarged condyle too); ``benchmarks/knee_proportions.py`` prints detection for a range of
+factors around them.
 """
 
 from __future__ import annotations
@@ -32,10 +31,12 @@ from anatscore.anatomy import corrupt_knee
 from . import Case
 from .msk import knee_files, load_grey
 
-__all__ = ["cases", "CASE_FACTORS", "knee_files", "load_grey", "CHECK"]
+__all__ = ["cases", "CASE_FACTORS", "JUDGED", "knee_files", "load_grey", "CHECK"]
 
 CHECK = "proportions.knee"
 CASE_FACTORS = {"condyles_too_narrow": 0.8, "condyles_too_wide": 0.8, "condyle_enlarged": 2.4}
+#: The failure types yielded as cases (those the check judges).
+JUDGED = ("condyles_too_narrow", "condyles_too_wide")
 
 
 def _corrupted(path: Path, ftype: str, i: int) -> Callable[[], np.ndarray]:
@@ -53,15 +54,8 @@ def _corrupted(path: Path, ftype: str, i: int) -> Callable[[], np.ndarray]:
 
 
 def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
-    """Real crops (expected to pass) and their three corruptions; nothing without real data, and
-    nothing while ``proportions.knee`` is not registered (it is not: detection is below the
-    issue's target, see ``benchmarks/knee_proportions.py``), so that the harness's
-    ``anatomy.plausible`` tally is not filled with cases no registered check claims. To score
-    the check anyway (as the README's figures were made), register it in a scratch copy of
-    ``anatscore/registry.py`` and run ``benchmarks/anatomy_accuracy.py --cases knee_proportions``."""
-    from anatscore.registry import ANATOMY_CHECKS
-
-    if data_dir is None or CHECK not in {s.name for s in ANATOMY_CHECKS}:
+    """Real crops (expected to pass) and their two width corruptions; nothing without real data."""
+    if data_dir is None:
         return
     for i, path in enumerate(knee_files(data_dir)):
         if i % step:
@@ -70,6 +64,6 @@ def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
         split = "calibration" if i % 2 == 0 else "held-out"
         yield Case(name + "#prop", "knee", "real", lambda p=path: load_grey(p), {CHECK: True}, view="ap",
                    meta={"split": split, "kl": int(path.parent.name)})
-        for ftype in CASE_FACTORS:
+        for ftype in JUDGED:
             yield Case(f"{name}#{ftype}", "knee", "corrupt", _corrupted(path, ftype, i), {CHECK: False}, ftype, "ap",
                        meta={"split": split})
