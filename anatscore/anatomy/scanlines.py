@@ -39,6 +39,16 @@ def principal_angle(mask: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(main[1], main[0])))
 
 
-def run_counts(rot: np.ndarray, min_len: int) -> np.ndarray:
-    """Number of runs (at least ``min_len`` long) on every row of a rotated mask."""
-    return np.array([len(runs(r, min_len)) for r in rot])
+def run_counts(rot: np.ndarray, min_len: int, bridge: int = 2) -> np.ndarray:
+    """Number of runs (at least ``min_len`` long) on every row of a rotated mask: ``len(runs(row,
+    min_len, bridge))`` for each row, computed for all rows at once."""
+    rows, cols = np.nonzero(rot)  # row-major: sorted by row, then column
+    if rows.size == 0:
+        return np.zeros(rot.shape[0], dtype=int)
+    # A run starts at a row's first pixel or after a gap of more than ``bridge`` pixels.
+    new = np.ones(rows.size, dtype=bool)
+    new[1:] = (rows[1:] != rows[:-1]) | (np.diff(cols) > bridge + 1)
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], rows.size) - 1
+    long_enough = cols[ends] - cols[starts] + 1 >= min_len
+    return np.bincount(rows[starts[long_enough]], minlength=rot.shape[0])
