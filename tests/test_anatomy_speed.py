@@ -9,9 +9,12 @@ timing is asserted: ``benchmarks/anatomy_accuracy.py`` prints the speed, and
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import ndimage as ndi
 
-from anatscore.anatomy.scanlines import run_counts, runs
+from anatscore.anatomy.scanlines import rotate, rotate_mask, run_counts, runs
+
+ANGLES = (0.0, 90.0, -90.0, 180.0, 45.0, -45.0, 135.0, 1e-3, 89.999, -163.56, 12.3456)
 
 
 def _random_masks(n: int, seed: int = 0):
@@ -23,6 +26,23 @@ def _random_masks(n: int, seed: int = 0):
             m[:] = False
             m[rng.integers(0, h), rng.integers(0, w)] = True
         yield m
+
+
+@pytest.mark.parametrize("angle", ANGLES)
+def test_rotate_mask_equals_skimage_rotate(angle):
+    # 45-degree multiples put source coordinates on half pixels: the rounding must match too.
+    for m in _random_masks(12, seed=int(abs(angle) * 1000) % 97):
+        ref = rotate(m, angle, 0) > 0.5
+        out = rotate_mask(m, angle)
+        assert out.shape == ref.shape
+        assert out.dtype == bool
+        np.testing.assert_array_equal(out, ref)
+
+
+def test_rotate_mask_of_empty_mask_is_empty():
+    out = rotate_mask(np.zeros((20, 30), bool), 30.0)
+    assert out.shape == (rotate(np.zeros((20, 30)), 30.0, 0)).shape
+    assert not out.any()
 
 
 def test_run_counts_equals_runs_per_row():

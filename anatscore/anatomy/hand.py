@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from .scanlines import principal_angle, rotate, run_counts, runs
+from .scanlines import principal_angle, rotate_mask, run_counts, runs
 from .segment import Segmentation
 
 __all__ = ["HandAnalysis", "analyse_hand"]
@@ -80,7 +80,7 @@ def analyse_hand(
         return HandAnalysis(0, (), 0.0, -1, {})
     angle = principal_angle(bone)  # axis vs vertical
     min_len = max(2, int(round(min_width * max(bone.shape))))
-    rot = rotate(bone, -angle, 0) > 0.5
+    rot = rotate_mask(bone, -angle)
     counts = run_counts(rot, min_len)
     ys = np.flatnonzero(counts > 0)
     if ys.size == 0:
@@ -89,7 +89,7 @@ def analyse_hand(
     q = max(1, extent // 4)
     if counts[ys[0]: ys[0] + q].mean() < counts[ys[-1] - q + 1: ys[-1] + 1].mean():
         angle += 180.0  # fingertips were at the bottom: turn the hand over
-        rot = rotate(bone, -angle, 0) > 0.5
+        rot = rotate_mask(bone, -angle)
         counts = run_counts(rot, min_len)
         ys = np.flatnonzero(counts > 0)
     need = max(3, int(persist * extent))
