@@ -27,7 +27,8 @@ Phalanges per digit (joint gaps along each digit's traced axis) are counted by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -47,6 +48,9 @@ class HandAnalysis:
     axis_angle_deg: float
     level_row: int  # scanline row (rotated frame, fingertips up) where digits were counted
     run_histogram: dict[int, int]  # runs per scanline -> number of scanlines
+    #: the bone mask rotated by ``-axis_angle_deg`` (fingertips up), when a hand was analysed:
+    #: :mod:`anatscore.anatomy.phalanges` works in the same frame and reuses it.
+    rotated: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
 
 def _longest_band(mask: np.ndarray) -> tuple[int, int]:
@@ -102,7 +106,7 @@ def analyse_hand(
             best = k
             break
     if best == 0:
-        return HandAnalysis(0, (), angle, -1, hist)
+        return HandAnalysis(0, (), angle, -1, hist, rot)
     # The counting scanline: a row showing exactly ``best`` runs where the smoothed count holds
     # ``best`` too (not an isolated row), nearest the median of such rows.
     rows_k = np.flatnonzero((counts == best) & (steady >= best))
@@ -111,4 +115,4 @@ def analyse_hand(
     found = runs(rot[level], min_len)
     lo, hi = found[0][0], found[-1][1]
     pos = tuple(round(((a + b) / 2 - lo) / max(hi - lo, 1), 3) for a, b in found)
-    return HandAnalysis(best, pos, angle, level, hist)
+    return HandAnalysis(best, pos, angle, level, hist, rot)
