@@ -44,6 +44,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import filters, measure, morphology, transform
 
+from .fastmorph import dilate_cross, open_cross
+
 __all__ = ["Segmentation", "segment", "segment_image", "normalise", "MEMO_KEY"]
 
 #: Key under which :func:`segment_image` memoises the segmentation in ``LoadedImage.cache``.
@@ -192,7 +194,7 @@ def _text_mask(g: np.ndarray) -> np.ndarray:
     bright = g > 0.93
     if not bright.any():
         return np.zeros_like(bright)
-    lab = measure.label(ndi.binary_dilation(bright, morphology.disk(2)), connectivity=2)
+    lab = measure.label(dilate_cross(bright, 2), connectivity=2)  # dilation by disk(2)
     n = int(lab.max())
     areas = np.bincount(lab.ravel(), minlength=n + 1)
     # Candidates: smaller than 1.5 % of the image, larger than a legible character's speck.
@@ -224,7 +226,7 @@ def _text_mask(g: np.ndarray) -> np.ndarray:
 
 def _flat_border_regions(g: np.ndarray, std: np.ndarray) -> np.ndarray:
     flat = std < 0.006
-    flat = ndi.binary_opening(flat, morphology.disk(1))
+    flat = open_cross(flat)
     flat = _border_connected(flat)
     lab = measure.label(flat)
     if lab.max() == 0:
@@ -377,7 +379,7 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
                 # of the same level (within 0.03).
                 region = lab == r.label
                 similar = np.abs(g - float(r.intensity_mean)) < 0.03
-                rim = ndi.binary_dilation(region, iterations=8)
+                rim = dilate_cross(region, 8)
                 grown = region | ndi.binary_propagation(region, mask=(similar & rim) | region)
                 excluded |= grown | _shutter_to_edge(g, grown)
             else:
@@ -390,7 +392,7 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
     except ValueError:
         t_lo = float(np.percentile(vals, 5))
     dark = (g <= t_lo) & usable
-    dark = ndi.binary_opening(dark, morphology.disk(1))
+    dark = open_cross(dark)
     dark_b = _border_connected(dark)
     if dark_b.any():
         body_guess = usable & ~dark_b
@@ -415,7 +417,7 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
         local = _smooth_large(np.where(body, g, 0).astype(np.float32), sigma) / np.maximum(wsum, 1e-3)
         spread = float(np.percentile(bvals, 90) - np.percentile(bvals, 10))
         bone = body & (g > t_bone) | body & (g > local + 0.08 * spread) & (g > t_bone - 0.15 * spread)
-        bone = ndi.binary_opening(bone, morphology.disk(1))
+        bone = open_cross(bone)
         bone = morphology.remove_small_holes(bone, max_size=max(9, int(0.0005 * g.size))) & body
     soft = body & ~bone
     levels = {
