@@ -108,3 +108,72 @@ def test_fastmorph_known_answers():
     speck = np.zeros((9, 9), bool)
     speck[4, 4] = True
     assert not open_cross(speck).any()
+
+
+# --- segment: border labelling and the text-marker search on the candidates' box -------------
+
+
+def _border_connected_reference(mask):
+    from skimage import measure
+
+    lab = measure.label(mask, connectivity=1)
+    edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
+    return np.isin(lab, edge[edge > 0])
+
+
+def _text_mask_reference(g):
+    """The text-marker search over the whole image (before it was limited to the candidates' box)."""
+    from skimage import measure, morphology
+
+    bright = g > 0.93
+    if not bright.any():
+        return np.zeros_like(bright)
+    lab = measure.label(ndi.binary_dilation(bright, morphology.disk(2)), connectivity=2)
+    n = int(lab.max())
+    areas = np.bincount(lab.ravel(), minlength=n + 1)
+    cand = (areas <= 0.015 * g.size) & (areas >= 0.0002 * g.size)
+    cand[0] = False
+    if not cand.any():
+        return np.zeros_like(bright)
+    lab = np.where(cand[lab], lab, 0)
+    near4 = ndi.maximum_filter(lab, size=9)
+    near1 = ndi.maximum_filter(lab, size=3)
+    ring = (near1 == 0) & (near4 > 0)
+    rl, rv = near4[ring], g[ring]
+    cnt = np.bincount(rl, minlength=n + 1).astype(float)
+    safe = np.maximum(cnt, 1)
+    dark_frac = np.bincount(rl, weights=(rv < 0.25).astype(float), minlength=n + 1) / safe
+    mid_frac = np.bincount(rl, weights=((rv > 0.15) & (rv < 0.6)).astype(float), minlength=n + 1) / safe
+    ring_mean = np.bincount(rl, weights=rv, minlength=n + 1) / safe
+    core = lab * bright
+    core_mean = np.bincount(core.ravel(), weights=g.ravel(), minlength=n + 1) / np.maximum(
+        np.bincount(core.ravel(), minlength=n + 1), 1)
+    is_text = (cnt > 0) & (dark_frac >= 0.75) & (mid_frac < 0.3) & (core_mean - ring_mean > 0.6)
+    is_text[0] = False
+    return is_text[lab]
+
+
+def test_border_connected_equals_reference():
+    from anatscore.anatomy.segment import _border_connected
+
+    for m in _masks_for_morphology(80, seed=5):
+        np.testing.assert_array_equal(_border_connected(m), _border_connected_reference(m))
+
+
+def test_text_mask_equals_whole_image_search():
+    from anatscore.anatomy.segment import _text_mask
+
+    rng = np.random.default_rng(7)
+    found = 0
+    for i in range(40):
+        h, w = (int(v) for v in rng.integers(40, 120, 2))
+        g = (0.1 + 0.05 * rng.random((h, w))).astype(np.float32)  # air
+        if i % 2:
+            g[h // 3:, w // 4: 3 * w // 4] = 0.5  # a limb (soft tissue) some markers sit on
+        for _ in range(int(rng.integers(0, 5))):  # bright markers, some at the image edge
+            r, c = int(rng.integers(0, h - 3)), int(rng.integers(0, w - 3))
+            g[r:r + int(rng.integers(2, 6)), c:c + int(rng.integers(2, 6))] = 0.97
+        out = _text_mask(g)
+        np.testing.assert_array_equal(out, _text_mask_reference(g))
+        found += int(out.any())
+    assert found >= 5  # the comparison covered images where markers were found
