@@ -177,3 +177,15 @@ def test_text_mask_equals_whole_image_search():
         np.testing.assert_array_equal(out, _text_mask_reference(g))
         found += int(out.any())
     assert found >= 5  # the comparison covered images where markers were found
+
+
+@pytest.mark.parametrize("r", (1.0, 2.5, 4.0, 5.7, 8.0, 11.4, 12.0))
+def test_disk_morphology_equals_thresholded_edt(r):
+    from anatscore.anatomy.fastmorph import dilate_disk, erode_disk
+
+    for m in _masks_for_morphology(60, seed=int(r * 10)):
+        if m.any():
+            np.testing.assert_array_equal(dilate_disk(m, r), ndi.distance_transform_edt(~m) <= r)
+        else:
+            assert not dilate_disk(m, r).any()
+        np.testing.assert_array_equal(erode_disk(m, r), ndi.distance_transform_edt(m) > r)

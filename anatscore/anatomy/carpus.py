@@ -62,7 +62,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import filters, measure, morphology, segmentation, transform
 
-from .fastmorph import close_diamond, dilate_cross, fill_holes, open_cross
+from .fastmorph import close_diamond, dilate_cross, dilate_disk, erode_disk, fill_holes, open_cross
 from .segment import Segmentation, _smooth_large, segment
 
 __all__ = ["CarpalSeparation", "carpal_separation", "local_bone_mask", "locate_carpus", "normalise_rendering"]
@@ -137,14 +137,16 @@ def local_bone_mask(seg: Segmentation) -> tuple[np.ndarray, float]:
 
 
 def _dilate(mask: np.ndarray, r: float) -> np.ndarray:
-    """Binary dilation by a Euclidean disk of radius ``r`` through the distance transform
-    (``scipy.ndimage.binary_dilation`` with a large disk costs ~r times more)."""
-    return ndi.distance_transform_edt(~mask) <= r if mask.any() else mask
+    """Binary dilation by a Euclidean disk of radius ``r``: ``distance_transform_edt(~mask) <= r``
+    (``scipy.ndimage.binary_dilation`` with a large disk costs ~r times more), computed from the
+    disk's chords (:func:`anatscore.anatomy.fastmorph.dilate_disk`, the same mask, faster)."""
+    return dilate_disk(mask, r)
 
 
 def _erode(mask: np.ndarray, r: float) -> np.ndarray:
-    """Binary erosion by a Euclidean disk of radius ``r`` (see :func:`_dilate`)."""
-    return ndi.distance_transform_edt(mask) > r
+    """Binary erosion by a Euclidean disk of radius ``r``: ``distance_transform_edt(mask) > r``
+    (see :func:`_dilate`)."""
+    return erode_disk(mask, r)
 
 
 def locate_carpus(seg: Segmentation) -> tuple[tuple[int, int], float, float]:
