@@ -10,17 +10,17 @@ Runs exactly what ``benchmarks/anatomy_accuracy.py`` runs on each case of every 
 ``benchmarks/anatomy_cases/`` (its ``run_case``: every applicable registered anatomy check with
 the image gates, then ``anatomy.plausible``, one shared image cache) and stores, per
 ``(case, check)`` (key ``module/case|check``): ``passed``, ``value`` (rounded to 6 significant
-digits), ``reason`` and the numbers in ``extra`` (rounded likewise). It adds the images the
-harness times (up to 3 real or phantom cases per region, resized to 512^2 and 2048^2; key
-``module/case|@2048|check``), each check run alone on a fresh cache, as the timing does, so that
-the full-resolution paths are guarded too. The full set (2628 cases, 14756 results) takes about
-10 minutes on one core.
+digits), ``reason`` and the numbers in ``extra`` and ``evidence`` (rounded likewise). It adds
+the images the harness times (up to 3 real or phantom cases per region, resized to 512^2 and
+2048^2; key ``module/case|@2048|check``), each check run alone on a fresh cache, as the timing
+does, so that the full-resolution paths are guarded too. The full set (2628 cases, 14756
+results) takes about 10 minutes on one core.
 
 ``compare`` recomputes the stored keys (or every ``N``-th case with ``--every``, or only the
 ``--cases`` modules) and prints each difference: a changed ``passed`` or ``reason``, or a
-``value`` or ``extra`` number that differs by more than 1e-6 relative (after rounding), is a
-failure (exit status 1). Keep the golden file out of the repository (``/tmp``): it holds numbers measured on
-licensed images.
+``value``, ``extra`` or ``evidence`` number that differs by more than 1e-6 relative (after
+rounding), is a failure (exit status 1); a field the golden file lacks is not compared. Keep
+the golden file out of the repository (``/tmp``): it holds numbers measured on licensed images.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def _num(x: Any) -> Any:
 
 
 def _record(r: Any) -> dict[str, Any]:
-    return {"passed": r.passed, "value": _num(r.value), "reason": r.reason, "extra": _num(r.extra)}
+    return {"passed": r.passed, "value": _num(r.value), "reason": r.reason, "extra": _num(r.extra),
+            "evidence": _num(r.evidence)}
 
 
 def harness_cases(data: Path | None, modules: list[str]) -> list[tuple[str, Case]]:
@@ -159,7 +160,8 @@ def compare(golden: dict[str, dict[str, Any]], now: dict[str, dict[str, Any]], s
             diffs = [kind]
         else:
             g, n = golden[key], now[key]
-            diffs = [f for f in ("error", "passed", "reason", "value", "extra") if not _close(g.get(f), n.get(f))]
+            diffs = [f for f in ("error", "passed", "reason", "value", "extra", "evidence")
+                     if f in g and not _close(g.get(f), n.get(f))]
         for f in diffs:
             counts[f] += 1
         if diffs and shown < show:
