@@ -27,12 +27,13 @@ Phalanges per digit (joint gaps along each digit's traced axis) are counted by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 from scipy import ndimage as ndi
 
-from .scanlines import principal_angle, rotate, run_counts, runs
+from .scanlines import principal_angle, rotate_mask, run_counts, runs
 from .segment import Segmentation
 
 __all__ = ["HandAnalysis", "analyse_hand"]
@@ -47,6 +48,9 @@ class HandAnalysis:
     axis_angle_deg: float
     level_row: int  # scanline row (rotated frame, fingertips up) where digits were counted
     run_histogram: dict[int, int]  # runs per scanline -> number of scanlines
+    #: the bone mask rotated by ``-axis_angle_deg`` (fingertips up), when a hand was analysed:
+    #: :mod:`anatscore.anatomy.phalanges` works in the same frame and reuses it.
+    rotated: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
 
 def _longest_band(mask: np.ndarray) -> tuple[int, int]:
@@ -80,7 +84,7 @@ def analyse_hand(
         return HandAnalysis(0, (), 0.0, -1, {})
     angle = principal_angle(bone)  # axis vs vertical
     min_len = max(2, int(round(min_width * max(bone.shape))))
-    rot = rotate(bone, -angle, 0) > 0.5
+    rot = rotate_mask(bone, -angle)
     counts = run_counts(rot, min_len)
     ys = np.flatnonzero(counts > 0)
     if ys.size == 0:
@@ -89,7 +93,7 @@ def analyse_hand(
     q = max(1, extent // 4)
     if counts[ys[0]: ys[0] + q].mean() < counts[ys[-1] - q + 1: ys[-1] + 1].mean():
         angle += 180.0  # fingertips were at the bottom: turn the hand over
-        rot = rotate(bone, -angle, 0) > 0.5
+        rot = rotate_mask(bone, -angle)
         counts = run_counts(rot, min_len)
         ys = np.flatnonzero(counts > 0)
     need = max(3, int(persist * extent))
@@ -102,7 +106,7 @@ def analyse_hand(
             best = k
             break
     if best == 0:
-        return HandAnalysis(0, (), angle, -1, hist)
+        return HandAnalysis(0, (), angle, -1, hist, rot)
     # The counting scanline: a row showing exactly ``best`` runs where the smoothed count holds
     # ``best`` too (not an isolated row), nearest the median of such rows.
     rows_k = np.flatnonzero((counts == best) & (steady >= best))
@@ -111,4 +115,4 @@ def analyse_hand(
     found = runs(rot[level], min_len)
     lo, hi = found[0][0], found[-1][1]
     pos = tuple(round(((a + b) / 2 - lo) / max(hi - lo, 1), 3) for a, b in found)
-    return HandAnalysis(best, pos, angle, level, hist)
+    return HandAnalysis(best, pos, angle, level, hist, rot)

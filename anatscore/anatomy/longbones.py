@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scanlines import principal_angle, rotate, run_counts
+from .scanlines import principal_angle, rotate_mask, run_counts
 from .segment import Segmentation
 
 __all__ = ["LongBones", "count_long_bones"]
@@ -35,7 +35,7 @@ def count_long_bones(seg: Segmentation, shaft: tuple[float, float] = (0.3, 0.7),
     if bone.sum() < 50:
         return LongBones(0, 0.0, 0.0, {})
     angle = principal_angle(bone)
-    rot = rotate(bone, -angle, 0) > 0.5
+    rot = rotate_mask(bone, -angle)
     counts = run_counts(rot, max(2, int(round(min_width * max(bone.shape)))))
     ys = np.flatnonzero(counts > 0)
     if ys.size == 0:

@@ -42,13 +42,14 @@ Input: a :class:`~anatscore.anatomy.segment.Segmentation` (grey in [0, 1], brigh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.signal import find_peaks
 
-from .hand import analyse_hand
-from .scanlines import rotate, runs
+from .hand import HandAnalysis, analyse_hand
+from .scanlines import rotate, rotate_mask, runs
 from .segment import Segmentation
 
 __all__ = ["DigitRay", "PhalangesAnalysis", "analyse_phalanges", "joint_gaps", "THUMB_MARGIN"]
@@ -102,32 +103,60 @@ def _track(gs: np.ndarray, start: tuple[float, float], direction: tuple[float, f
     path with ``inertia`` (``d <- normalise(inertia d + (1 - inertia) step)``). Stops after
     ``stop`` consecutive points below ``floor`` (those are dropped) or at the image edge.
     """
+    return _tracks(gs, [start], [direction], [steps], search, [floor], [stop], inertia)[0]
+
+
+def _tracks(gs: np.ndarray, starts: list[tuple[float, float]], directions: list[tuple[float, float]],
+            steps: list[int], search: int, floors: list[float], stops: list[int],
+            inertia: float = 0.9) -> list[list[tuple[float, float]]]:
+    """Several independent :func:`_track` runs advanced in lockstep (one per start; ``steps``,
+    ``floors`` and ``stops`` per track), so that each step samples all the live tracks with one
+    ``map_coordinates`` call instead of one call per track and step. Every track does exactly
+    the arithmetic of a lone track (elementwise on its own row), so the paths are the same."""
     h, w = gs.shape
-    p = np.array(start, float)
-    d = np.array(direction, float)
-    d /= max(float(np.hypot(*d)), 1e-9)
+    n_tracks = len(starts)
+    steps_a = np.asarray(steps, int).reshape(n_tracks)
+    ids = np.flatnonzero(steps_a > 0)  # the live tracks; their state below, row for row
+    p = np.array(starts, float).reshape(n_tracks, 2)[ids]
+    d = np.array(directions, float).reshape(n_tracks, 2)[ids]
+    d /= np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)[:, None]
+    # Compared with the samples as a lone ``vals[k] < floor`` compares them (NumPy's promotion:
+    # a Python float floor takes the samples' float32, a NumPy float64 one does not).
+    floor = np.asarray(floors, dtype=np.result_type(gs.dtype, *dict.fromkeys(floors))).reshape(n_tracks)[ids]
+    stop = np.asarray(stops, int).reshape(n_tracks)[ids]
+    todo = steps_a[ids]
+    below = np.zeros(ids.size, int)
     offs = np.arange(-search, search + 1, dtype=float)
-    path: list[tuple[float, float]] = []
-    below = 0
-    for _ in range(steps):
-        q = p + d
-        n = np.array([-d[1], d[0]])
-        cand = q[None, :] + offs[:, None] * n[None, :]
-        if (cand[:, 0] < 0).any() or (cand[:, 0] > h - 1).any() or (cand[:, 1] < 0).any() or (cand[:, 1] > w - 1).any():
-            break
-        vals = ndi.map_coordinates(gs, cand.T, order=1)
-        k = int(np.argmax(vals))
-        new = cand[k]
+    across = np.array([-1.0, 1.0])  # normal (-d_col, d_row)
+    hist = np.empty((int(steps_a.max(initial=0)), n_tracks, 2))
+    length = np.zeros(n_tracks, int)
+    i = 0
+    while ids.size:
+        cand = (p + d)[:, None, :] + offs[None, :, None] * (d[:, ::-1] * across)[:, None, :]  # (live, across, 2)
+        inside = ((cand.min(axis=1) >= 0).all(axis=1) & (cand[..., 0].max(axis=1) <= h - 1)
+                  & (cand[..., 1].max(axis=1) <= w - 1))
+        if not inside.all():  # those tracks reached the image edge
+            ids, p, d, floor, stop, todo, below, cand = (x[inside] for x in (ids, p, d, floor, stop, todo, below, cand))
+            if not ids.size:
+                break
+        vals = ndi.map_coordinates(gs, cand.reshape(-1, 2).T, order=1).reshape(cand.shape[:2])
+        rows = np.arange(ids.size)
+        k = np.argmax(vals, axis=1)
+        new = cand[rows, k]
         mv = new - p
-        d = inertia * d + (1 - inertia) * mv / max(float(np.hypot(*mv)), 1e-9)
-        d /= max(float(np.hypot(*d)), 1e-9)
+        d = inertia * d + (1 - inertia) * mv / np.maximum(np.hypot(mv[:, 0], mv[:, 1]), 1e-9)[:, None]
+        d /= np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)[:, None]
         p = new
-        path.append((float(p[0]), float(p[1])))
-        below = below + 1 if vals[k] < floor else 0
-        if below >= stop:
-            path = path[: len(path) - below]
-            break
-    return path
+        hist[i, ids] = new
+        length[ids] = i + 1
+        below = np.where(vals[rows, k] < floor, below + 1, 0)
+        done = below >= stop
+        length[ids[done]] -= below[done]  # a faded end is dropped
+        i += 1
+        keep = ~done & (todo > i)
+        if not keep.all():
+            ids, p, d, floor, stop, todo, below = (x[keep] for x in (ids, p, d, floor, stop, todo, below))
+    return [[(r, c) for r, c in hist[: length[t], t].tolist()] for t in range(n_tracks)]
 
 
 def _ray_lines(img: np.ndarray, path: np.ndarray, half_width: int) -> np.ndarray:
@@ -137,8 +166,9 @@ def _ray_lines(img: np.ndarray, path: np.ndarray, half_width: int) -> np.ndarray
     t = np.gradient(ndi.gaussian_filter1d(path, 2.0, axis=0, mode="nearest"), axis=0)
     t /= np.maximum(np.hypot(t[:, 0], t[:, 1]), 1e-9)[:, None]
     n = np.stack([-t[:, 1], t[:, 0]], axis=1)
-    return np.stack([ndi.map_coordinates(img, (path + k * n).T, order=1, mode="nearest")
-                     for k in range(-half_width, half_width + 1)])
+    ks = np.arange(-half_width, half_width + 1)
+    pts = path[None, :, :] + ks[:, None, None] * n[None, :, :]  # (lines, path points, 2)
+    return ndi.map_coordinates(img, pts.reshape(-1, 2).T, order=1, mode="nearest").reshape(pts.shape[:2])
 
 
 def _distal_direction(gs: np.ndarray, air_level: float, row: int, centres: list[int], extent: int,
@@ -155,16 +185,21 @@ def _distal_direction(gs: np.ndarray, air_level: float, row: int, centres: list[
     h, w = gs.shape
     n = max(5, int(0.15 * extent))
     spread = {}
-    for sgn in (-1.0, 1.0):
-        ends = [p[-1][1] for c in centres if (p := _track(gs, (float(row), float(c)), (sgn, 0.0), n, 1, -np.inf, n))]
+    starts = [(float(row), float(c)) for c in centres]
+    k = len(starts)
+    both = _tracks(gs, starts * 2, [(-1.0, 0.0)] * k + [(1.0, 0.0)] * k, [n] * 2 * k, 1, [-np.inf] * 2 * k,
+                   [n] * 2 * k)
+    for sgn, paths in ((-1.0, both[:k]), (1.0, both[k:])):
+        ends = [p[-1][1] for p in paths if p]
         spread[sgn] = float(np.ptp(ends)) if len(ends) >= 2 else 0.0
     if abs(spread[-1.0] - spread[1.0]) > 0.1 * max(spread.values()):
         sgn = -1.0 if spread[-1.0] > spread[1.0] else 1.0
         return (sgn, 0.0), (-sgn, 0.0)
     votes = {-1.0: 0, 1.0: 0}
-    for c in centres:
-        for sgn in votes:
-            path = _track(gs, (float(row), float(c)), (sgn, 0.0), extent, 1, floor, stop)
+    both = _tracks(gs, starts * 2, [(-1.0, 0.0)] * k + [(1.0, 0.0)] * k, [extent] * 2 * k, 1, [floor] * 2 * k,
+                   [stop] * 2 * k)
+    for sgn, paths in ((-1.0, both[:k]), (1.0, both[k:])):
+        for path in paths:
             if len(path) < 2:
                 continue
             end, before = np.array(path[-1]), np.array(path[max(0, len(path) - 6)])
@@ -289,16 +324,19 @@ def analyse_phalanges(
     ip_rel_ip: float = 0.42,
     margin: float = 0.1,
     ip_sep: float = 0.15,
+    hand: Optional[HandAnalysis] = None,
 ) -> PhalangesAnalysis:
     """Phalanges per digit (see the module docstring). ``track_sigma``, ``half_width`` and
     ``gap_scale`` are fractions of the working image's long side; ``down_frac`` and ``stop`` of
-    the bone's extent along the hand axis."""
-    hand = analyse_hand(seg)
+    the bone's extent along the hand axis. ``hand``: :func:`analyse_hand` of ``seg`` with its
+    default parameters, when already computed (``hand.digit_count`` memoises it)."""
+    if hand is None:
+        hand = analyse_hand(seg)
     if hand.digit_count == 0 or hand.level_row < 0:
         return PhalangesAnalysis((), hand.axis_angle_deg)
     angle = hand.axis_angle_deg
     side = max(seg.shape)
-    rot_bone = rotate(seg.bone, -angle, 0) > 0.5
+    rot_bone = hand.rotated if hand.rotated is not None else rotate_mask(seg.bone, -angle)
     rot_grey = rotate(seg.grey, -angle, 1)
     frame = _Frame(seg.shape, rot_grey.shape, angle, seg.scale)
     gt = ndi.gaussian_filter(rot_grey, max(1.5, track_sigma * side))
@@ -324,11 +362,14 @@ def analyse_phalanges(
     air_level = 0.5 * (bg + soft) if np.isfinite(bg) else -1.0
     up, down = _distal_direction(gt, air_level, hand.level_row, centres, extent, floor, stop_px)
     hw = max(1, int(round(half_width * side)))
+    # Every digit's distal and proximal tracks, advanced together (see _tracks).
+    k = len(centres)
+    starts = [(float(hand.level_row), float(c)) for c in centres]
+    tracked = _tracks(gt, starts * 2, [up] * k + [down] * k, [extent] * k + [int(down_frac * extent)] * k, 1,
+                      [floor] * k + [-np.inf] * k, [stop_px] * k + [extent] * k)
     digits = []
     for i, c in enumerate(centres):
-        start = (float(hand.level_row), float(c))
-        dist = _track(gt, start, up, extent, 1, floor, stop_px)
-        prox = _track(gt, start, down, int(down_frac * extent), 1, -np.inf, extent)
+        dist, prox = tracked[i], tracked[k + i]
         raw = np.array(prox[::-1] + dist)  # proximal -> distal
         if len(raw) < 8:
             continue

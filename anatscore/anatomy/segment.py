@@ -44,6 +44,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import filters, measure, morphology, transform
 
+from .fastmorph import dilate_cross, open_cross
+
 __all__ = ["Segmentation", "segment", "segment_image", "normalise", "MEMO_KEY"]
 
 #: Key under which :func:`segment_image` memoises the segmentation in ``LoadedImage.cache``.
@@ -177,10 +179,13 @@ def _local_std(g: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def _border_connected(mask: np.ndarray) -> np.ndarray:
-    lab = measure.label(mask, connectivity=1)
-    edge = np.unique(np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]]))
-    edge = edge[edge > 0]
-    return np.isin(lab, edge)
+    """The 4-connected components of ``mask`` that touch the image border."""
+    lab, n = ndi.label(mask)
+    edge = np.zeros(n + 1, dtype=bool)
+    for side in (lab[0], lab[-1], lab[:, 0], lab[:, -1]):
+        edge[side] = True
+    edge[0] = False
+    return edge[lab]
 
 
 def _text_mask(g: np.ndarray) -> np.ndarray:
@@ -192,7 +197,7 @@ def _text_mask(g: np.ndarray) -> np.ndarray:
     bright = g > 0.93
     if not bright.any():
         return np.zeros_like(bright)
-    lab = measure.label(ndi.binary_dilation(bright, morphology.disk(2)), connectivity=2)
+    lab = measure.label(dilate_cross(bright, 2), connectivity=2)  # dilation by disk(2)
     n = int(lab.max())
     areas = np.bincount(lab.ravel(), minlength=n + 1)
     # Candidates: smaller than 1.5 % of the image, larger than a legible character's speck.
@@ -201,18 +206,25 @@ def _text_mask(g: np.ndarray) -> np.ndarray:
     if not cand.any():
         return np.zeros_like(bright)
     lab = np.where(cand[lab], lab, 0)
-    near4 = ndi.maximum_filter(lab, size=9)  # square windows: separable, hence cheap
-    near1 = ndi.maximum_filter(lab, size=3)
+    # Only the candidates' bounding box plus the 4-px reach of the surround is looked at: the
+    # rest of the image is zero in the label image, and the box's margin is zero too, so the
+    # filters' reflected border inside the box sees what the whole image would (row-major order,
+    # hence the sums below, are kept too).
+    rows, cols = np.flatnonzero(lab.any(axis=1)), np.flatnonzero(lab.any(axis=0))
+    box = (slice(max(0, rows[0] - 4), rows[-1] + 5), slice(max(0, cols[0] - 4), cols[-1] + 5))
+    lab_b, g_b = lab[box], g[box]
+    near4 = ndi.maximum_filter(lab_b, size=9)  # square windows: separable, hence cheap
+    near1 = ndi.maximum_filter(lab_b, size=3)
     ring = (near1 == 0) & (near4 > 0)
     rl = near4[ring]
-    rv = g[ring]
+    rv = g_b[ring]
     cnt = np.bincount(rl, minlength=n + 1).astype(float)
     safe = np.maximum(cnt, 1)
     dark_frac = np.bincount(rl, weights=(rv < 0.25).astype(float), minlength=n + 1) / safe
     mid_frac = np.bincount(rl, weights=((rv > 0.15) & (rv < 0.6)).astype(float), minlength=n + 1) / safe
     ring_mean = np.bincount(rl, weights=rv, minlength=n + 1) / safe
-    core = lab * bright
-    core_mean = np.bincount(core.ravel(), weights=g.ravel(), minlength=n + 1) / np.maximum(
+    core = lab_b * bright[box]
+    core_mean = np.bincount(core.ravel(), weights=g_b.ravel(), minlength=n + 1) / np.maximum(
         np.bincount(core.ravel(), minlength=n + 1), 1)
     # Text sits directly on air: its close surround is dark (3/4 below 0.25) with few soft-tissue
     # levels (< 30 % in 0.15-0.6), and it is far brighter than that surround. Bone always has
@@ -224,7 +236,7 @@ def _text_mask(g: np.ndarray) -> np.ndarray:
 
 def _flat_border_regions(g: np.ndarray, std: np.ndarray) -> np.ndarray:
     flat = std < 0.006
-    flat = ndi.binary_opening(flat, morphology.disk(1))
+    flat = open_cross(flat)
     flat = _border_connected(flat)
     lab = measure.label(flat)
     if lab.max() == 0:
@@ -293,7 +305,8 @@ def _shutter_to_edge(g: np.ndarray, shutter: np.ndarray, reach: float = 0.15) ->
     return out
 
 
-def _polarity_scores(g: np.ndarray, flat_border: np.ndarray, usable: np.ndarray) -> dict[str, float]:
+def _polarity_scores(g: np.ndarray, flat_border: np.ndarray, usable: np.ndarray,
+                     lab: Optional[np.ndarray] = None) -> dict[str, float]:
     """Polarity cue: ``background`` > 0 means the image looks inverted.
 
     Air is flat and touches the border. A dark flat border region (air in a normal image) vetoes
@@ -305,7 +318,7 @@ def _polarity_scores(g: np.ndarray, flat_border: np.ndarray, usable: np.ndarray)
     """
     if not flat_border.any():
         return {"background": 0.0, "dark_flat": 0.0, "bright_flat": 0.0}
-    lab = measure.label(flat_border)
+    lab = measure.label(flat_border) if lab is None else lab  # ``lab``: that labelling, when done
     dark = bright = 0.0
     mid = float(np.median(g[usable])) if usable.any() else 0.5
     for r in measure.regionprops(lab, intensity_image=g):
@@ -357,10 +370,11 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
     std = _local_std(ndi.gaussian_filter(g, 1.5), 2.0)
     flat_border = _flat_border_regions(g, std)
     usable = ~text & ~flat_border
+    flat_lab = measure.label(flat_border) if flat_border.any() else None
     info: dict[str, Any] = {}
     inverted = False
     if detect_polarity:
-        sc = _polarity_scores(g, flat_border, ~text & ~flat_border)
+        sc = _polarity_scores(g, flat_border, ~text & ~flat_border, flat_lab)
         info["polarity"] = sc
         inverted = sc["background"] > 0
         if inverted:
@@ -369,15 +383,16 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
     vals = g[usable] if usable.sum() > 100 else g.ravel()
     excluded = text.copy()
     background = np.zeros_like(text)
-    if flat_border.any():
-        lab = measure.label(flat_border)
+    if flat_lab is not None:
+        lab = flat_lab
+        shutter_level = np.percentile(vals, 90)
         for r in measure.regionprops(lab, intensity_image=g):
-            if r.intensity_mean >= np.percentile(vals, 90):  # shutters are the brightest
+            if r.intensity_mean >= shutter_level:  # shutters are the brightest
                 # A shutter: the std window misses a rim of ~8 px; regrow it there over pixels
                 # of the same level (within 0.03).
                 region = lab == r.label
                 similar = np.abs(g - float(r.intensity_mean)) < 0.03
-                rim = ndi.binary_dilation(region, iterations=8)
+                rim = dilate_cross(region, 8)
                 grown = region | ndi.binary_propagation(region, mask=(similar & rim) | region)
                 excluded |= grown | _shutter_to_edge(g, grown)
             else:
@@ -390,7 +405,7 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
     except ValueError:
         t_lo = float(np.percentile(vals, 5))
     dark = (g <= t_lo) & usable
-    dark = ndi.binary_opening(dark, morphology.disk(1))
+    dark = open_cross(dark)
     dark_b = _border_connected(dark)
     if dark_b.any():
         body_guess = usable & ~dark_b
@@ -415,7 +430,7 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
         local = _smooth_large(np.where(body, g, 0).astype(np.float32), sigma) / np.maximum(wsum, 1e-3)
         spread = float(np.percentile(bvals, 90) - np.percentile(bvals, 10))
         bone = body & (g > t_bone) | body & (g > local + 0.08 * spread) & (g > t_bone - 0.15 * spread)
-        bone = ndi.binary_opening(bone, morphology.disk(1))
+        bone = open_cross(bone)
         bone = morphology.remove_small_holes(bone, max_size=max(9, int(0.0005 * g.size))) & body
     soft = body & ~bone
     levels = {

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.feature import structure_tensor, structure_tensor_eigenvalues
 
+from .fastmorph import erode_cross
 from .segment import Segmentation
 
 __all__ = ["TrabecularTexture", "trabecular_texture"]
@@ -54,7 +55,7 @@ def trabecular_texture(seg: Segmentation, block: float = 0.125) -> TrabecularTex
     energy = l1 + l2
     coh = np.where(energy > 1e-12, (l1 - l2) / np.maximum(energy, 1e-12), 0.0)
     erode = max(1, int(0.01 * h))
-    mask = ndi.binary_erosion(seg.bone, iterations=erode)
+    mask = erode_cross(seg.bone, erode)  # ndi.binary_erosion(seg.bone, iterations=erode)
     n = int(mask.sum())
     if n < 50:
         return TrabecularTexture(float("nan"), float("nan"), float("nan"), n)

@@ -18,6 +18,7 @@ counted (MCP last) and the axis, in full-resolution (row, col).
 from __future__ import annotations
 
 from ..anatomy.expected import expected
+from ..anatomy.hand import analyse_hand
 from ..anatomy.phalanges import PhalangesAnalysis, analyse_phalanges
 from ..anatomy.segment import no_bone_reason, segment_image
 from ..types import CheckResult, LoadedImage
@@ -44,7 +45,9 @@ def phalanges(image: LoadedImage, ctx: CheckContext) -> CheckResult:
     seg = segment_image(image)
     if why := no_bone_reason(seg):
         return CheckResult.na(NAME, why)
-    a: PhalangesAnalysis = image.memo("anatomy.phalanges", lambda: analyse_phalanges(seg))
+    # The digit count's hand analysis (memoised: computed once when both checks run).
+    hand = image.memo("anatomy.hand", lambda: analyse_hand(seg))
+    a: PhalangesAnalysis = image.memo("anatomy.phalanges", lambda: analyse_phalanges(seg, hand=hand))
     n_exp = expected(image.meta.region or "hand")["digit_count"]
     if not n_exp.contains(len(a.digits)):
         # An extra or missing digit is hand.digit_count's finding; phalanges are judged only on a
