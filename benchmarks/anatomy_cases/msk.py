@@ -33,6 +33,7 @@ from . import Case
 
 JOINT = "joint.space"
 TEXTURE = "texture.trabecular_anisotropy"
+PROPORTIONS = "proportions.knee"  # its corruptions are in knee_proportions.py
 DIGITS = "hand.digit_count"
 TWO_BONES = "forearm.two_bones"
 PHANTOM_SEEDS = range(10)
@@ -127,7 +128,8 @@ def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
             continue
         name = f"knee_kl/{path.parent.name}/{path.name}"
         split = "calibration" if i % 2 == 0 else "held-out"
-        yield Case(name, "knee", "real", _lazy(_identity, path), {JOINT: True, TEXTURE: True}, view="ap",
+        yield Case(name, "knee", "real", _lazy(_identity, path), {JOINT: True, TEXTURE: True, PROPORTIONS: True},
+                   view="ap",
                    meta={"split": split, "kl": int(path.parent.name)})
         for ftype, (fn, check) in CORRUPTIONS.items():
             kw = {"seed": i} if fn is not corrupt.close_joint_space else {}
