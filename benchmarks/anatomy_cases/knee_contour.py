@@ -36,7 +36,7 @@ import numpy as np
 from anatscore.anatomy import corrupt
 
 from . import Case
-from .msk import knee_files, load_grey
+from .msk import knee_crops, load_grey
 
 CONTOUR = "joint.contour"
 #: Least gap depth (corrupt.knee_gap_depth) at the chosen column for a corruption to be placed.
@@ -107,11 +107,7 @@ def contour_cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
     ``benchmarks/knee_contour.py``, which scores ``joint.contour`` added in-process."""
     if data_dir is None:
         return
-    for i, path in enumerate(knee_files(data_dir)):
-        if i % step:
-            continue
-        name = f"knee_kl/{path.parent.name}/{path.name}"
-        split = "calibration" if i % 2 == 0 else "held-out"
+    for i, path, name, split in knee_crops(data_dir, step):
         meta = {"split": split, "kl": int(path.parent.name), "index": i}
         yield Case(name, "knee", "real", (lambda p=path: load_grey(p)), {CONTOUR: True}, view="ap", meta=meta)
         p = placement(load_grey(path), i)

@@ -29,7 +29,7 @@ import numpy as np
 from anatscore.anatomy import corrupt_knee
 
 from . import Case
-from .msk import knee_files, load_grey
+from .msk import knee_crops, knee_files, load_grey
 
 __all__ = ["cases", "CASE_FACTORS", "JUDGED", "knee_files", "load_grey", "CHECK"]
 
@@ -59,11 +59,7 @@ def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
     ``anatomy.plausible`` does not count them twice."""
     if data_dir is None:
         return
-    for i, path in enumerate(knee_files(data_dir)):
-        if i % step:
-            continue
-        name = f"knee_kl/{path.parent.name}/{path.name}"
-        split = "calibration" if i % 2 == 0 else "held-out"
+    for i, path, name, split in knee_crops(data_dir, step):
         for ftype in JUDGED:
             yield Case(f"{name}#{ftype}", "knee", "corrupt", _corrupted(path, ftype, i), {CHECK: False}, ftype, "ap",
                        meta={"split": split})

@@ -44,6 +44,14 @@ def knee_files(data_dir: Path) -> list[Path]:
     return sorted((data_dir / "real" / "xray" / "knee_kl").glob("*/*.png"))
 
 
+def knee_crops(data_dir: Path, step: int = 1) -> Iterator[tuple[int, Path, str, str]]:
+    """``(index, path, case name, split)`` for every ``step``-th real knee crop: the split is
+    ``calibration`` for even indices (where the knee constants come from) and ``held-out`` for odd."""
+    for i, path in enumerate(knee_files(data_dir)):
+        if i % step == 0:
+            yield i, path, f"knee_kl/{path.parent.name}/{path.name}", "calibration" if i % 2 == 0 else "held-out"
+
+
 def load_grey(path: Path) -> np.ndarray:
     """8-bit PNG -> float32 [0, 1] grey."""
     from PIL import Image
@@ -122,12 +130,7 @@ def cases(data_dir: Path | None, step: int = 1) -> Iterator[Case]:
         return
     yield from hand_cases(data_dir)
     yield from forearm_cases(data_dir)
-    files = knee_files(data_dir)
-    for i, path in enumerate(files):
-        if i % step:
-            continue
-        name = f"knee_kl/{path.parent.name}/{path.name}"
-        split = "calibration" if i % 2 == 0 else "held-out"
+    for i, path, name, split in knee_crops(data_dir, step):
         yield Case(name, "knee", "real", _lazy(_identity, path), {JOINT: True, TEXTURE: True, PROPORTIONS: True},
                    view="ap",
                    meta={"split": split, "kl": int(path.parent.name)})
