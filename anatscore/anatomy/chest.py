@@ -60,6 +60,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import filters, morphology, transform
 
+from .polarity import image_inverted
+
 #: Side of the square working grid (pixels). Results are in this grid unless stated.
 WORK = 256
 
@@ -133,6 +135,7 @@ class ChestGeometry:
     border_asymmetry: Optional[float] = None  # gradient heart borders' offset, see analyse_chest()
     laterality: Optional[float] = None  # situs score, > 0 = heart to the patient's left
     situs_agreement: Optional[tuple[int, int]] = None  # (cues agreeing with the score's sign, cues)
+    inverted: bool = False  # the film was read as a negative (anatscore.anatomy.polarity) and flipped
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -594,8 +597,17 @@ def analyse_chest(grey: np.ndarray, n: int = WORK) -> ChestGeometry:
 
 
 def chest_geometry(image: object) -> ChestGeometry:
-    """Memoised :func:`analyse_chest` of a :class:`~anatscore.types.LoadedImage`."""
-    return image.memo("anatomy.chest.geometry", lambda: analyse_chest(image.grey))  # type: ignore[attr-defined]
+    """Memoised :func:`analyse_chest` of a :class:`~anatscore.types.LoadedImage`; a film that the
+    chest record's polarity layout reads as a negative (bright lungs either side of a dark
+    mediastinum, :func:`anatscore.anatomy.polarity.image_inverted`) is analysed flipped."""
+    def compute() -> ChestGeometry:
+        inverted = image_inverted(image) is True
+        grey = image.grey  # type: ignore[attr-defined]
+        geo = analyse_chest(1.0 - np.asarray(grey, dtype=np.float32) if inverted else grey)
+        geo.inverted = inverted
+        return geo
+
+    return image.memo("anatomy.chest.geometry", compute)  # type: ignore[attr-defined]
 
 
 def reference_geometry(right_lung: np.ndarray, left_lung: np.ndarray, heart: np.ndarray) -> dict[str, float]:

@@ -16,7 +16,9 @@ One JSON file per region in ``anatscore/anatomy/regions/<region>.json``::
     }
 
 Checks read their expected ranges from here (``expected("hand")["digit_count"]``), so adding a
-region means adding a record and, at most, a detector.
+region means adding a record and, at most, a detector. A record may also carry a ``"polarity"``
+layout (where its dense and lucent parts lie, so that a negative without air at its border is
+recognised): see :mod:`anatscore.anatomy.polarity`; the ``raw`` dict keeps every entry.
 """
 
 from __future__ import annotations

@@ -24,7 +24,10 @@ Steps (all on the working copy):
    MONOCHROME1 decoded without inversion) is recognised when bright flat border regions cover at
    least 8 % of the image and dark ones less than 1 % (inverted air); then ``g -> 1 - g``. A dark
    flat border region (air) vetoes it; with no flat border region (tight crops) the image is
-   taken as it is.
+   taken as it is, unless the region's record has a polarity layout (``layout``, from
+   :func:`segment_image` by the image's region; :mod:`anatscore.anatomy.polarity`): where the
+   layout decides (the knee's bones brighter or darker than the soft tissue at both sides by its
+   ``min_gap``), it overrides the border cue.
 5. **Background / body / bone**: background = flat dark border regions plus the border-connected
    part of the darkest class of a three-class Otsu threshold when that class is a separate mode
    (median 0.15 below the body, spread under a quarter of that gap); within the body a two-class
@@ -45,6 +48,7 @@ from scipy import ndimage as ndi
 from skimage import filters, measure, morphology, transform
 
 from .fastmorph import dilate_cross, open_cross
+from .polarity import RegionPolarity, judge, region_polarity
 
 __all__ = ["Segmentation", "segment", "segment_image", "normalise", "MEMO_KEY"]
 
@@ -330,7 +334,8 @@ def _polarity_scores(g: np.ndarray, flat_border: np.ndarray, usable: np.ndarray,
     return {"background": score, "dark_flat": dark, "bright_flat": bright}
 
 
-def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True) -> Segmentation:
+def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True,
+            layout: Optional[RegionPolarity] = None) -> Segmentation:
     """Segment a radiograph into bone, soft tissue and background (see the module docstring).
 
     Args:
@@ -338,6 +343,9 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
             image is detected and flipped when ``detect_polarity``.
         max_side: long side of the working copy (masks are at this resolution).
         detect_polarity: judge and correct inverted polarity.
+        layout: the region's polarity layout (:mod:`anatscore.anatomy.polarity`); when it decides
+            (one gap reaches its ``min_gap``) it overrides the air-at-the-border cue, which tight
+            crops do not have.
 
     Returns:
         A :class:`Segmentation`.
@@ -375,8 +383,13 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
     inverted = False
     if detect_polarity:
         sc = _polarity_scores(g, flat_border, ~text & ~flat_border, flat_lab)
-        info["polarity"] = sc
         inverted = sc["background"] > 0
+        if layout is not None:
+            by_layout, cue = judge(g, layout)
+            sc = {**sc, **cue}
+            if by_layout is not None:
+                inverted = by_layout
+        info["polarity"] = sc
         if inverted:
             g = (1.0 - g).astype(np.float32)
     # Flat border regions: the brightest ones are collimator shutters, others are air.
@@ -445,7 +458,8 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True)
 
 def segment_image(image: Any, max_side: int = 512) -> Segmentation:
     """The memoised :func:`segment` of a :class:`~anatscore.types.LoadedImage`."""
-    return image.memo(f"{MEMO_KEY}@{max_side}", lambda: segment(image.grey, max_side=max_side))
+    layout = region_polarity(getattr(getattr(image, "meta", None), "region", None))
+    return image.memo(f"{MEMO_KEY}@{max_side}", lambda: segment(image.grey, max_side=max_side, layout=layout))
 
 
 #: Bone-vs-soft contrast (normalised grey) below which no bone can be judged.

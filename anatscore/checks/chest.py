@@ -18,7 +18,7 @@ from . import CheckContext
 def _lung_evidence(geo: ChestGeometry) -> dict[str, Any]:
     """Bounding boxes of the lung fields on the working grid, as fractions of the side."""
     n = float(geo.n)
-    ev: dict[str, Any] = {"grid": geo.n}
+    ev: dict[str, Any] = {"grid": geo.n, "inverted": geo.inverted}
     for side, lf in geo.lungs.items():
         c0, c1 = sorted((lf.inner, lf.outer))
         ev[f"{side}_lung_box"] = [lf.top / n, c0 / n, lf.bottom / n, c1 / n]

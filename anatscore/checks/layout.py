@@ -32,6 +32,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import feature, transform
 
+from ..anatomy.polarity import image_inverted
 from ..types import CheckResult, LoadedImage
 from . import CheckContext
 
@@ -511,7 +512,10 @@ def _plot_area(g: np.ndarray, tol: float = 0.05, content: float = 0.5) -> np.nda
 
 
 def grid_layout(image: LoadedImage) -> tuple[AxisSeams, AxisSeams]:
-    """(row seams, column seams) of ``image`` (memoised)."""
+    """(row seams, column seams) of ``image`` (memoised), read on the positive: a film that its
+    region's polarity layout reads as a negative (:func:`anatscore.anatomy.polarity.image_inverted`)
+    is flipped first, so the saturated spine of a negative chest, a flat dark column with ragged
+    edges, is not taken for a black gutter (a bright one must have straight edges)."""
 
     def axis(arr: np.ndarray) -> tuple[AxisSeams, int]:
         gutters, steps = _seam_kinds(arr)
@@ -524,6 +528,8 @@ def grid_layout(image: LoadedImage) -> tuple[AxisSeams, AxisSeams]:
 
     def compute() -> tuple[AxisSeams, AxisSeams]:
         g = _small_grey(image, GRID_SIDE)
+        if image_inverted(image):
+            g = 1.0 - g
         (rows, _), (cols, _) = axis(g.T), axis(g)
         if rows.panels * cols.panels == 1:
             # A figure: panels inside a plain surround with tick labels or captions, which break
