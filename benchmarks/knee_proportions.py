@@ -48,6 +48,7 @@ from anatscore.anatomy import corrupt_knee  # noqa: E402
 from anatscore.anatomy.expected import expected  # noqa: E402
 from anatscore.anatomy.jointspace import horizontal_joint_space  # noqa: E402
 from anatscore.anatomy.knee_proportions import knee_proportions  # noqa: E402
+from anatscore.anatomy.polarity import region_polarity  # noqa: E402
 from anatscore.anatomy.segment import segment  # noqa: E402
 from anatscore.checks.knee_proportions import judge_proportions  # noqa: E402
 from benchmarks.anatomy_cases.knee_proportions import CASE_FACTORS, knee_files, load_grey  # noqa: E402
@@ -69,7 +70,7 @@ def corrupt(g: np.ndarray, ftype: str, factor: float, i: int) -> np.ndarray:
 
 def measure(g: np.ndarray) -> tuple[float, float, bool | None, str, float | None]:
     """(ln width ratio, notch position, passed, reason, z_notch) by the check's own rule."""
-    seg = segment(g)
+    seg = segment(g, layout=region_polarity("knee"))  # as segment_image segments a knee
     kp = knee_proportions(seg, horizontal_joint_space(seg))
     res = judge_proportions(kp, expected("knee"))
     lw = math.log(kp.width_ratio) if kp.width_ratio > 0 else math.nan

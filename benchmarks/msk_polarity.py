@@ -1,8 +1,11 @@
 """How often :func:`anatscore.anatomy.segment.segment` gets the polarity of real radiographs right.
 
 For every real limb radiograph in ``../shared/data`` (the MURA examples, the GrazPedWri wrist, the
-pydicom-data tibia display PNG, the 100 knee crops) the image and its inverted copy are segmented;
-printed: per image the verdicts, then the counts of correct ``inverted`` flags per set.
+pydicom-data tibia display PNG, the 100 knee crops) the image and its inverted copy are segmented
+as the checks segment them (:func:`~anatscore.anatomy.segment.segment_image`: the knee crops with
+the knee record's polarity layout, the others by air at the border alone; the knee crops also
+without the layout); printed: per image the verdicts, then the counts of correct ``inverted``
+flags per set.
 
 Usage::
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from anatscore.anatomy.polarity import region_polarity
 from anatscore.anatomy.segment import segment
 
 from .anatomy_cases.msk import knee_files, load_grey
@@ -26,15 +30,18 @@ def main(argv: list[str] | None = None) -> int:
     xray = args.data / "real" / "xray"
     others = sorted((xray / "msk_mura_examples").glob("*.png")) + sorted((xray / "wrist_grazpedwri").glob("*.png"))
     others += [xray / "pydicom_data" / "RG3_J2KR_display.png"]
-    sets = {"other limb radiographs": [f for f in others if f.is_file()], "knee crops": knee_files(args.data)}
-    for name, files in sets.items():
+    knees = knee_files(args.data)
+    sets = {"other limb radiographs": ([f for f in others if f.is_file()], None),
+            "knee crops, air at the border alone": (knees, None),
+            "knee crops, with the knee layout": (knees, region_polarity("knee"))}
+    for name, (files, layout) in sets.items():
         kept = caught = 0
         for f in files:
             g = load_grey(f)
-            a, b = segment(g).inverted, segment(1.0 - g).inverted
+            a, b = segment(g, layout=layout).inverted, segment(1.0 - g, layout=layout).inverted
             kept += not a
             caught += b
-            if name != "knee crops" or a:
+            if files is not knees or a:
                 print(f"{f.name:40s} original flagged inverted: {a!s:5s}  inverted copy flagged: {b}")
         print(f"POLARITY {name}: {len(files)} images; originals left as they are {kept}/{len(files)}; "
               f"inverted copies recognised {caught}/{len(files)}")
