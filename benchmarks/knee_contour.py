@@ -37,7 +37,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from anatscore.anatomy.kneecontour import knee_contours  # noqa: E402
-from anatscore.anatomy.polarity import region_polarity  # noqa: E402
+from anatscore.anatomy.polarity import layout_inverted  # noqa: E402
 from anatscore.anatomy.segment import segment  # noqa: E402
 from anatscore.types import CheckSpec  # noqa: E402
 from benchmarks.anatomy_accuracy import report, run_case, score, timings  # noqa: E402
@@ -52,7 +52,7 @@ SPEC = CheckSpec(name=NAME, summary="knee articular contours regular (not distor
 
 
 def irregularity(g: np.ndarray) -> tuple[float, float]:
-    k = knee_contours(segment(g, layout=region_polarity("knee")))  # as segment_image segments a knee
+    k = knee_contours(segment(g, inverted=layout_inverted(g, "knee")))  # as segment_image segments a knee
     return k.femur_irregularity, k.tibia_irregularity
 
 

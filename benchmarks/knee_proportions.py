@@ -48,7 +48,7 @@ from anatscore.anatomy import corrupt_knee  # noqa: E402
 from anatscore.anatomy.expected import expected  # noqa: E402
 from anatscore.anatomy.jointspace import horizontal_joint_space  # noqa: E402
 from anatscore.anatomy.knee_proportions import knee_proportions  # noqa: E402
-from anatscore.anatomy.polarity import region_polarity  # noqa: E402
+from anatscore.anatomy.polarity import layout_inverted  # noqa: E402
 from anatscore.anatomy.segment import segment  # noqa: E402
 from anatscore.checks.knee_proportions import judge_proportions  # noqa: E402
 from benchmarks.anatomy_cases.knee_proportions import CASE_FACTORS, knee_files, load_grey  # noqa: E402
@@ -70,7 +70,7 @@ def corrupt(g: np.ndarray, ftype: str, factor: float, i: int) -> np.ndarray:
 
 def measure(g: np.ndarray) -> tuple[float, float, bool | None, str, float | None]:
     """(ln width ratio, notch position, passed, reason, z_notch) by the check's own rule."""
-    seg = segment(g, layout=region_polarity("knee"))  # as segment_image segments a knee
+    seg = segment(g, inverted=layout_inverted(g, "knee"))  # as segment_image segments a knee
     kp = knee_proportions(seg, horizontal_joint_space(seg))
     res = judge_proportions(kp, expected("knee"))
     lw = math.log(kp.width_ratio) if kp.width_ratio > 0 else math.nan
@@ -83,24 +83,22 @@ def robust(v: np.ndarray) -> tuple[float, float]:
     return med, float(1.4826 * np.median(np.abs(v - med)))
 
 
-def _grain(g: np.ndarray) -> float:
-    h, w = g.shape
-    d = g - ndi.gaussian_filter(g, 1.0)
+def _margin_anisotropy(d: np.ndarray) -> float:
+    """Horizontal over vertical gradient energy of the detail ``d`` in the outer 12 % columns."""
+    w = d.shape[1]
     m = max(4, int(0.12 * w))
     cols = np.r_[0:m, w - m:w]
     gx = np.diff(d[:, cols], axis=1) ** 2
     gy = np.diff(d[:, cols], axis=0) ** 2
     return float(gx.mean() / max(gy.mean(), 1e-12))
+
+
+def _grain(g: np.ndarray) -> float:
+    return _margin_anisotropy(g - ndi.gaussian_filter(g, 1.0))
 
 
 def _grain2(g: np.ndarray) -> float:
-    h, w = g.shape
-    d = ndi.gaussian_filter(g, 1.0) - ndi.gaussian_filter(g, 3.0)
-    m = max(4, int(0.12 * w))
-    cols = np.r_[0:m, w - m:w]
-    gx = np.diff(d[:, cols], axis=1) ** 2
-    gy = np.diff(d[:, cols], axis=0) ** 2
-    return float(gx.mean() / max(gy.mean(), 1e-12))
+    return _margin_anisotropy(ndi.gaussian_filter(g, 1.0) - ndi.gaussian_filter(g, 3.0))
 
 
 def _margin(g: np.ndarray) -> float:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from anatscore.anatomy.jointspace import horizontal_joint_space
-from anatscore.anatomy.polarity import region_polarity
+from anatscore.anatomy.polarity import layout_inverted
 from anatscore.anatomy.segment import segment
 from anatscore.anatomy.texture import trabecular_texture
 
@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"no knee crops under {args.data}")
     rows = {"calibration": [], "held-out": []}
     for i, f in enumerate(files):
-        seg = segment(load_grey(f), layout=region_polarity("knee"))  # as segment_image segments a knee
+        g = load_grey(f)
+        seg = segment(g, inverted=layout_inverted(g, "knee"))  # as segment_image segments a knee
         tx = trabecular_texture(seg)
         rows["calibration" if i % 2 == 0 else "held-out"].append(
             (horizontal_joint_space(seg).depth_median, tx.anisotropy, tx.coherence))

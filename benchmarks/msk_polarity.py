@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from anatscore.anatomy.polarity import region_polarity
+from anatscore.anatomy.polarity import layout_inverted
 from anatscore.anatomy.segment import segment
 
 from .anatomy_cases.msk import knee_files, load_grey
@@ -33,12 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     knees = knee_files(args.data)
     sets = {"other limb radiographs": ([f for f in others if f.is_file()], None),
             "knee crops, air at the border alone": (knees, None),
-            "knee crops, with the knee layout": (knees, region_polarity("knee"))}
-    for name, (files, layout) in sets.items():
+            "knee crops, with the knee layout": (knees, "knee")}
+    for name, (files, region) in sets.items():
         kept = caught = 0
         for f in files:
             g = load_grey(f)
-            a, b = segment(g, layout=layout).inverted, segment(1.0 - g, layout=layout).inverted
+            a = segment(g, inverted=layout_inverted(g, region)).inverted
+            b = segment(1.0 - g, inverted=layout_inverted(1.0 - g, region)).inverted
             kept += not a
             caught += b
             if files is not knees or a:

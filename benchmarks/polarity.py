@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from anatscore.anatomy import polarity, segment  # noqa: E402
+from anatscore.anatomy import polarity  # noqa: E402
 from anatscore.registry import ANATOMY_CHECKS  # noqa: E402
 from benchmarks.anatomy_accuracy import PLAUSIBLE, discover, run_case  # noqa: E402
 from benchmarks.anatomy_cases import Case  # noqa: E402
@@ -44,8 +44,7 @@ REGIONS = ("knee", "chest")
 @contextlib.contextmanager
 def without_layouts() -> Iterator[None]:
     """Every region without a polarity layout (the behaviour before the layouts)."""
-    with mock.patch.object(polarity, "region_polarity", lambda region: None), \
-            mock.patch.object(segment, "region_polarity", lambda region: None):
+    with mock.patch.object(polarity, "region_polarity", lambda region: None):
         yield
 
 

@@ -18,7 +18,7 @@ from anatscore.anatomy import corrupt_knee
 from anatscore.anatomy.expected import expected
 from anatscore.anatomy.jointspace import horizontal_joint_space
 from anatscore.anatomy.knee_proportions import knee_proportions
-from anatscore.anatomy.polarity import region_polarity
+from anatscore.anatomy.polarity import layout_inverted
 from anatscore.anatomy.segment import segment
 from anatscore.checks import CheckContext
 from anatscore.checks.knee_proportions import NAME, knee_proportions_check
@@ -51,7 +51,7 @@ def drawn_knee(femur: float = 0.84, tibia: float = 0.84, notch: float = 0.5, siz
 
 
 def measure(g: np.ndarray):
-    seg = segment(g, layout=region_polarity("knee"))  # as the check segments a knee
+    seg = segment(g, inverted=layout_inverted(g, "knee"))  # as the check segments a knee
     return knee_proportions(seg, horizontal_joint_space(seg))
 
 

@@ -17,7 +17,7 @@ import pytest
 import anatscore
 from anatscore.anatomy import phantoms
 from anatscore.anatomy.chest import chest_phantom
-from anatscore.anatomy.polarity import RegionPolarity, judge, polarity_gaps, region_polarity
+from anatscore.anatomy.polarity import RegionPolarity, judge, layout_inverted, polarity_gaps, region_polarity
 from anatscore.anatomy.segment import segment
 
 
@@ -58,10 +58,10 @@ def test_records_carry_layouts_and_bad_boxes_are_refused() -> None:
 def test_segmentation_flips_an_air_free_negative_crop_only_with_the_layout() -> None:
     crop = phantoms.knee_phantom(seed=3)[:, 20:-20]  # no air at the border
     neg = 1.0 - crop
-    assert not segment(crop, layout=region_polarity("knee")).inverted
-    assert segment(neg, layout=region_polarity("knee")).inverted
+    assert not segment(crop, inverted=layout_inverted(crop, "knee")).inverted
+    assert segment(neg, inverted=layout_inverted(neg, "knee")).inverted
     assert not segment(neg).inverted  # the border cue alone cannot tell
-    a, b = segment(crop, layout=region_polarity("knee")), segment(neg, layout=region_polarity("knee"))
+    a, b = segment(crop, inverted=layout_inverted(crop, "knee")), segment(neg, inverted=layout_inverted(neg, "knee"))
     assert (a.bone ^ b.bone).mean() < 0.01
 
 

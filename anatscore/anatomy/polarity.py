@@ -31,7 +31,7 @@ import numpy as np
 
 from .expected import expected
 
-__all__ = ["RegionPolarity", "region_polarity", "polarity_gaps", "judge", "image_inverted"]
+__all__ = ["RegionPolarity", "region_polarity", "polarity_gaps", "judge", "layout_inverted", "image_inverted"]
 
 Box = tuple[float, float, float, float]
 
@@ -109,10 +109,16 @@ def judge(grey: np.ndarray, layout: RegionPolarity) -> tuple[Optional[bool], dic
     return None, info
 
 
+def layout_inverted(grey: np.ndarray, region: Optional[str]) -> Optional[bool]:
+    """:func:`judge` of ``grey`` by ``region``'s layout (None: no layout, or it does not say)."""
+    layout = region_polarity(region)
+    return None if layout is None else judge(grey, layout)[0]
+
+
 def image_inverted(image: Any) -> Optional[bool]:
-    """Memoised :func:`judge` of a :class:`~anatscore.types.LoadedImage` by its region's layout
-    (None: no layout for its region, or the layout does not say)."""
-    layout = region_polarity(getattr(getattr(image, "meta", None), "region", None))
-    if layout is None:
+    """Memoised :func:`layout_inverted` of a :class:`~anatscore.types.LoadedImage` by its region:
+    one decision per image, shared by the segmentation, the chest geometry and the grid gate."""
+    region = getattr(getattr(image, "meta", None), "region", None)
+    if region_polarity(region) is None:
         return None
-    return image.memo(f"anatomy.polarity.{layout.region}", lambda: judge(image.grey, layout)[0])
+    return image.memo(f"anatomy.polarity.{region}", lambda: layout_inverted(image.grey, region))

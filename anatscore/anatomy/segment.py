@@ -24,10 +24,10 @@ Steps (all on the working copy):
    MONOCHROME1 decoded without inversion) is recognised when bright flat border regions cover at
    least 8 % of the image and dark ones less than 1 % (inverted air); then ``g -> 1 - g``. A dark
    flat border region (air) vetoes it; with no flat border region (tight crops) the image is
-   taken as it is, unless the region's record has a polarity layout (``layout``, from
-   :func:`segment_image` by the image's region; :mod:`anatscore.anatomy.polarity`): where the
-   layout decides (the knee's bones brighter or darker than the soft tissue at both sides by its
-   ``min_gap``), it overrides the border cue.
+   taken as it is, unless the polarity was decided already (``inverted``: :func:`segment_image`
+   passes the decision of the image's region layout, :mod:`anatscore.anatomy.polarity`, e.g. the
+   knee's bones brighter or darker than the soft tissue at both sides); that overrides the border
+   cue.
 5. **Background / body / bone**: background = flat dark border regions plus the border-connected
    part of the darkest class of a three-class Otsu threshold when that class is a separate mode
    (median 0.15 below the body, spread under a quarter of that gap); within the body a two-class
@@ -48,7 +48,7 @@ from scipy import ndimage as ndi
 from skimage import filters, measure, morphology, transform
 
 from .fastmorph import dilate_cross, open_cross
-from .polarity import RegionPolarity, judge, region_polarity
+from .polarity import image_inverted
 
 __all__ = ["Segmentation", "segment", "segment_image", "normalise", "MEMO_KEY"]
 
@@ -335,7 +335,7 @@ def _polarity_scores(g: np.ndarray, flat_border: np.ndarray, usable: np.ndarray,
 
 
 def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True,
-            layout: Optional[RegionPolarity] = None) -> Segmentation:
+            inverted: Optional[bool] = None) -> Segmentation:
     """Segment a radiograph into bone, soft tissue and background (see the module docstring).
 
     Args:
@@ -343,9 +343,9 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True,
             image is detected and flipped when ``detect_polarity``.
         max_side: long side of the working copy (masks are at this resolution).
         detect_polarity: judge and correct inverted polarity.
-        layout: the region's polarity layout (:mod:`anatscore.anatomy.polarity`); when it decides
-            (one gap reaches its ``min_gap``) it overrides the air-at-the-border cue, which tight
-            crops do not have.
+        inverted: the polarity decided elsewhere, by the region's layout
+            (:func:`anatscore.anatomy.polarity.layout_inverted`); True / False overrides the
+            air-at-the-border cue, which tight crops do not have; None leaves that cue to decide.
 
     Returns:
         A :class:`Segmentation`.
@@ -380,16 +380,11 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True,
     usable = ~text & ~flat_border
     flat_lab = measure.label(flat_border) if flat_border.any() else None
     info: dict[str, Any] = {}
-    inverted = False
+    by_layout, inverted = inverted, False
     if detect_polarity:
         sc = _polarity_scores(g, flat_border, ~text & ~flat_border, flat_lab)
-        inverted = sc["background"] > 0
-        if layout is not None:
-            by_layout, cue = judge(g, layout)
-            sc = {**sc, **cue}
-            if by_layout is not None:
-                inverted = by_layout
-        info["polarity"] = sc
+        inverted = sc["background"] > 0 if by_layout is None else by_layout
+        info["polarity"] = {**sc, "region_layout": by_layout}
         if inverted:
             g = (1.0 - g).astype(np.float32)
     # Flat border regions: the brightest ones are collimator shutters, others are air.
@@ -458,8 +453,8 @@ def segment(grey: np.ndarray, max_side: int = 512, detect_polarity: bool = True,
 
 def segment_image(image: Any, max_side: int = 512) -> Segmentation:
     """The memoised :func:`segment` of a :class:`~anatscore.types.LoadedImage`."""
-    layout = region_polarity(getattr(getattr(image, "meta", None), "region", None))
-    return image.memo(f"{MEMO_KEY}@{max_side}", lambda: segment(image.grey, max_side=max_side, layout=layout))
+    return image.memo(f"{MEMO_KEY}@{max_side}",
+                      lambda: segment(image.grey, max_side=max_side, inverted=image_inverted(image)))
 
 
 #: Bone-vs-soft contrast (normalised grey) below which no bone can be judged.
